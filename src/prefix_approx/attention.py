@@ -1,0 +1,403 @@
+"""A single attention head with fixed weights, evaluated against a prefix followed by inputs.
+
+The head maps a query token h and context tokens t_1..t_M (all in R^D) to
+
+    H(h; t_1..t_M) = sum_i softmax_i(<W_Q h, W_K t_i>) W_V t_i,
+
+with any 1/sqrt(d) scale folded into the weights. The weights are fixed ("pretrained"):
+they are buffers, not trainable parameters. Only the context changes, and in prefix-tuning
+the context of every query is [p_1..p_N, x_1..x_T]: N prefix tokens, then T input tokens.
+
+Long contexts are evaluated block by block with a streaming ("online") softmax in float64.
+Each block is summarised by a `PartialAttention` (the log of its softmax normaliser and its
+own softmax average), and two summaries are combined by `merge_partial`, which is exactly the
+prefix decomposition lemma of the chapter "Attention, prefixes and prompts". Memory therefore
+depends on the block size, not on the prefix length.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ._validation import as_float64, check_positive_int, check_seed
+
+#: Default number of query-token scores held in memory at once (16 MiB in float64).
+DEFAULT_BLOCK_ELEMENTS = 2**21
+
+__all__ = [
+    "DEFAULT_BLOCK_ELEMENTS",
+    "AttentionHead",
+    "PartialAttention",
+    "PrefixDecomposition",
+    "merge_partial",
+]
+
+
+@dataclass(frozen=True)
+class PartialAttention:
+    """Softmax attention of a batch of queries restricted to one block of the context.
+
+    `log_normaliser` has shape (..., Q): log Z = log sum_i exp(score_i) over the block's tokens,
+    -inf for a query that sees no token of the block. `output` has shape (..., Q, d_v): the
+    softmax-weighted average of the block's values (zeros where the block is empty).
+
+    Used in: chapter "Attention, prefixes and prompts".
+    """
+
+    log_normaliser: torch.Tensor
+    output: torch.Tensor
+
+
+@dataclass(frozen=True)
+class PrefixDecomposition:
+    """The three outputs and the mixing weight of the prefix decomposition lemma.
+
+    All outputs have shape (..., Q, d_v) and `rho` has shape (..., Q):
+    `output` = H(x; P, X), the head's output with prefix and inputs in the context;
+    `prefix_output` = H(x; P), the output with only the prefix;
+    `input_output` = H(x; X), the output with only the inputs;
+    `rho` = Z_P / (Z_P + Z_X), the share of attention that goes to the prefix.
+    Then output = (1 - rho) * input_output + rho * prefix_output.
+
+    Used in: chapter "Attention, prefixes and prompts".
+    """
+
+    output: torch.Tensor
+    prefix_output: torch.Tensor
+    input_output: torch.Tensor
+    rho: torch.Tensor
+
+
+def merge_partial(first: PartialAttention, second: PartialAttention) -> PartialAttention:
+    """Combine the attention over two disjoint blocks of a context into attention over both.
+
+    With Z_1, Z_2 the blocks' normalisers, the result has log normaliser log(Z_1 + Z_2) and
+    output w H_1 + (1 - w) H_2 with w = Z_1 / (Z_1 + Z_2): the prefix decomposition lemma.
+    Computed with log-sum-exp, so it is exact for scores of any size. A query that sees
+    neither block keeps log normaliser -inf and output 0.
+
+    Used in: chapter "Attention, prefixes and prompts".
+    """
+    if not isinstance(first, PartialAttention) or not isinstance(second, PartialAttention):
+        raise TypeError("merge_partial expects two PartialAttention objects")
+    if first.output.shape != second.output.shape:
+        raise ValueError(
+            "the two blocks must summarise the same queries: output shapes "
+            f"{tuple(first.output.shape)} and {tuple(second.output.shape)} differ"
+        )
+    log_z = torch.logaddexp(first.log_normaliser, second.log_normaliser)
+    safe = torch.where(torch.isfinite(log_z), log_z, torch.zeros_like(log_z))
+    w_first = torch.exp(first.log_normaliser - safe)
+    w_second = torch.exp(second.log_normaliser - safe)
+    output = w_first[..., None] * first.output + w_second[..., None] * second.output
+    return PartialAttention(log_normaliser=log_z, output=output)
+
+
+class AttentionHead(torch.nn.Module):
+    """One softmax attention head with fixed query, key and value matrices.
+
+    `w_query` and `w_key` have shape (d_qk, D) and `w_value` has shape (d_v, D), where D is
+    the token (model) dimension. Scores are <W_Q h, W_K t> with no extra scaling. The weights
+    are stored as float64 buffers: they never change after construction.
+
+    Used in: chapter "Attention, prefixes and prompts".
+    """
+
+    w_query: torch.Tensor
+    w_key: torch.Tensor
+    w_value: torch.Tensor
+
+    def __init__(self, w_query: object, w_key: object, w_value: object) -> None:
+        super().__init__()
+        w_query = as_float64(w_query, "w_query", ndim=2)
+        w_key = as_float64(w_key, "w_key", ndim=2)
+        w_value = as_float64(w_value, "w_value", ndim=2)
+        if w_query.shape != w_key.shape:
+            raise ValueError(
+                "w_query and w_key must both have shape (d_qk, D); got "
+                f"{tuple(w_query.shape)} and {tuple(w_key.shape)}"
+            )
+        if w_value.shape[1] != w_query.shape[1]:
+            raise ValueError(
+                f"w_value must have shape (d_v, D) with D = {w_query.shape[1]} as in w_query; "
+                f"got {tuple(w_value.shape)}"
+            )
+        if min(*w_query.shape, *w_value.shape) == 0:
+            raise ValueError("the weight matrices must not have a zero dimension")
+        self.register_buffer("w_query", w_query)
+        self.register_buffer("w_key", w_key)
+        self.register_buffer("w_value", w_value)
+
+    @classmethod
+    def random(
+        cls, d_model: int, d_qk: int, d_value: int, *, seed: int, scale: float = 1.0
+    ) -> AttentionHead:
+        """A head with i.i.d. Gaussian weights of standard deviation `scale / sqrt(d_model)`.
+
+        Used in: chapter "Attention, prefixes and prompts".
+        """
+        d_model = check_positive_int(d_model, "d_model")
+        d_qk = check_positive_int(d_qk, "d_qk")
+        d_value = check_positive_int(d_value, "d_value")
+        generator = torch.Generator().manual_seed(check_seed(seed))
+        std = float(scale) / math.sqrt(d_model)
+
+        def draw(rows: int) -> torch.Tensor:
+            shape = (rows, d_model)
+            return std * torch.randn(shape, generator=generator, dtype=torch.float64)
+
+        return cls(draw(d_qk), draw(d_qk), draw(d_value))
+
+    @property
+    def d_model(self) -> int:
+        """Token dimension D."""
+        return self.w_query.shape[1]
+
+    @property
+    def d_value(self) -> int:
+        """Output dimension d_v."""
+        return self.w_value.shape[0]
+
+    def extra_repr(self) -> str:
+        d_qk = self.w_query.shape[0]
+        return f"d_model={self.d_model}, d_qk={d_qk}, d_value={self.d_value}"
+
+    # ----------------------------------------------------------------------------- checks
+    def _tokens(self, value: object, name: str) -> torch.Tensor:
+        tokens = as_float64(value, name, min_ndim=2, last_dim=self.d_model)
+        return tokens
+
+    def _context_parts(
+        self, queries: object, prefix: object | None, inputs: object | None, causal: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        q = self._tokens(queries, "queries")
+        p = None if prefix is None else self._tokens(prefix, "prefix")
+        x = None if inputs is None else self._tokens(inputs, "inputs")
+        if p is not None and p.shape[-2] == 0:
+            p = None
+        if x is not None and x.shape[-2] == 0:
+            x = None
+        if p is None and x is None:
+            raise ValueError("the context is empty: give a prefix, inputs or both")
+        for part, name in ((p, "prefix"), (x, "inputs")):
+            if part is not None:
+                try:
+                    torch.broadcast_shapes(part.shape[:-2], q.shape[:-2])
+                except RuntimeError as err:
+                    raise ValueError(
+                        f"{name} has batch shape {tuple(part.shape[:-2])}, which does not "
+                        f"broadcast with the queries' batch shape {tuple(q.shape[:-2])}"
+                    ) from err
+        if causal:
+            if x is None:
+                raise ValueError("causal=True needs inputs: the mask applies to input tokens")
+            if x.shape[-2] != q.shape[-2]:
+                raise ValueError(
+                    "causal=True needs one query per input token (query i sees inputs 0..i); "
+                    f"got {q.shape[-2]} queries and {x.shape[-2]} inputs"
+                )
+        return q, p, x
+
+    # -------------------------------------------------------------------------- evaluation
+    def attend(
+        self,
+        queries: object,
+        tokens: object,
+        *,
+        causal: bool = False,
+        block_elements: int = DEFAULT_BLOCK_ELEMENTS,
+    ) -> PartialAttention:
+        """Attention of `queries` (..., Q, D) over one block of context `tokens` (M, D) or
+        (..., M, D), evaluated with a streaming softmax in blocks of about `block_elements`
+        scores. With `causal=True`, query i sees tokens 0..i only (needs Q == M).
+
+        Used in: chapter "Attention, prefixes and prompts".
+        """
+        q = self._tokens(queries, "queries")
+        t = self._tokens(tokens, "tokens")
+        if t.shape[-2] == 0:
+            raise ValueError("tokens is empty: give at least one context token")
+        if causal and t.shape[-2] != q.shape[-2]:
+            raise ValueError(
+                f"causal=True needs Q == M; got {q.shape[-2]} queries and {t.shape[-2]} tokens"
+            )
+        block_elements = check_positive_int(block_elements, "block_elements")
+        return self._stream(q, t, causal=causal, block_elements=block_elements)
+
+    def _stream(
+        self, q: torch.Tensor, tokens: torch.Tensor, *, causal: bool, block_elements: int
+    ) -> PartialAttention:
+        batch = torch.broadcast_shapes(q.shape[:-2], tokens.shape[:-2])
+        n_queries, n_tokens = q.shape[-2], tokens.shape[-2]
+        q = q.expand(*batch, n_queries, self.d_model).reshape(-1, n_queries, self.d_model)
+        if tokens.ndim == 2:  # one context shared by every sequence (a prefix)
+            tokens = tokens[None]
+        else:
+            tokens = tokens.expand(*batch, n_tokens, self.d_model).reshape(
+                -1, n_tokens, self.d_model
+            )
+        n_batch = q.shape[0]
+        projected = q @ self.w_query.T  # (B, Q, d_qk)
+
+        # Block sizes: about block_elements scores per (batch, query-block, token-block) tile.
+        token_block = max(1, min(n_tokens, block_elements // max(1, n_batch * n_queries)))
+        token_block = max(token_block, min(n_tokens, 256))
+        query_block = max(1, min(n_queries, block_elements // max(1, n_batch * token_block)))
+
+        running_max = torch.full((n_batch, n_queries), -math.inf, dtype=torch.float64)
+        running_sum = torch.zeros((n_batch, n_queries), dtype=torch.float64)
+        accumulator = torch.zeros((n_batch, n_queries, self.d_value), dtype=torch.float64)
+        for start in range(0, n_tokens, token_block):
+            chunk = tokens[:, start : start + token_block]
+            keys = chunk @ self.w_key.T  # (1 or B, k, d_qk)
+            values = chunk @ self.w_value.T  # (1 or B, k, d_v)
+            for q_start in range(0, n_queries, query_block):
+                rows = slice(q_start, q_start + query_block)
+                scores = projected[:, rows] @ keys.transpose(-1, -2)  # (B, q, k)
+                if causal:
+                    query_index = torch.arange(q_start, q_start + scores.shape[1])
+                    token_index = torch.arange(start, start + scores.shape[2])
+                    hidden = token_index[None, :] > query_index[:, None]
+                    scores = scores.masked_fill(hidden, -math.inf)
+                new_max = torch.maximum(running_max[:, rows], scores.amax(dim=-1))
+                shift = torch.where(torch.isfinite(new_max), new_max, torch.zeros_like(new_max))
+                rescale = torch.exp(running_max[:, rows] - shift)
+                weights = scores.sub_(shift[..., None]).exp_()  # in place: one tile in memory
+                running_sum[:, rows] = running_sum[:, rows] * rescale + weights.sum(dim=-1)
+                accumulator[:, rows] = accumulator[:, rows] * rescale[..., None] + weights @ values
+                running_max[:, rows] = new_max
+
+        seen = running_sum > 0
+        log_z = torch.where(seen, running_max + torch.log(running_sum.clamp_min(1e-300)), -math.inf)
+        output = torch.where(
+            seen[..., None],
+            accumulator / running_sum.clamp_min(1e-300)[..., None],
+            torch.zeros_like(accumulator),
+        )
+        return PartialAttention(
+            log_normaliser=log_z.reshape(*batch, n_queries),
+            output=output.reshape(*batch, n_queries, self.d_value),
+        )
+
+    def decompose(
+        self,
+        queries: object,
+        prefix: object | None = None,
+        inputs: object | None = None,
+        *,
+        causal: bool = False,
+        block_elements: int = DEFAULT_BLOCK_ELEMENTS,
+    ) -> PrefixDecomposition:
+        """Evaluate the head with context [prefix, inputs] and return every piece of the
+        prefix decomposition. `queries` (..., Q, D); `prefix` (N, D) or (..., N, D);
+        `inputs` (T, D) or (..., T, D). Either context part may be None or empty, not both.
+        With `causal=True`, query i sees the whole prefix and inputs 0..i (needs Q == T).
+
+        Used in: chapter "Attention, prefixes and prompts".
+        """
+        q, p, x = self._context_parts(queries, prefix, inputs, causal)
+        block_elements = check_positive_int(block_elements, "block_elements")
+        batch = q.shape[:-2]
+        if p is not None:
+            batch = torch.broadcast_shapes(batch, p.shape[:-2])
+        if x is not None:
+            batch = torch.broadcast_shapes(batch, x.shape[:-2])
+        empty = PartialAttention(
+            log_normaliser=torch.full((*batch, q.shape[-2]), -math.inf, dtype=torch.float64),
+            output=torch.zeros((*batch, q.shape[-2], self.d_value), dtype=torch.float64),
+        )
+
+        def part(tokens: torch.Tensor | None, masked: bool) -> PartialAttention:
+            if tokens is None:
+                return empty
+            result = self._stream(q, tokens, causal=masked, block_elements=block_elements)
+            return PartialAttention(
+                result.log_normaliser.expand(empty.log_normaliser.shape),
+                result.output.expand(empty.output.shape),
+            )
+
+        from_prefix = part(p, False)
+        from_inputs = part(x, causal)
+        both = merge_partial(from_prefix, from_inputs)
+        rho = torch.exp(from_prefix.log_normaliser - both.log_normaliser)
+        return PrefixDecomposition(
+            output=both.output,
+            prefix_output=from_prefix.output,
+            input_output=from_inputs.output,
+            rho=rho,
+        )
+
+    def forward(
+        self,
+        queries: object,
+        prefix: object | None = None,
+        inputs: object | None = None,
+        *,
+        causal: bool = False,
+        block_elements: int = DEFAULT_BLOCK_ELEMENTS,
+    ) -> torch.Tensor:
+        """The head's output (..., Q, d_v) for `queries` (..., Q, D) with context
+        [prefix, inputs], evaluated in bounded memory (see `decompose` for the shapes).
+
+        Used in: chapter "Attention, prefixes and prompts".
+        """
+        return self.decompose(
+            queries, prefix, inputs, causal=causal, block_elements=block_elements
+        ).output
+
+    def attention_weights(
+        self,
+        queries: object,
+        prefix: object | None = None,
+        inputs: object | None = None,
+        *,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """Dense softmax weights (..., Q, N + T) over the context [prefix, inputs], computed
+        with `torch.softmax` on the full score matrix: a reference for small contexts.
+
+        Used in: chapter "Attention, prefixes and prompts".
+        """
+        q, p, x = self._context_parts(queries, prefix, inputs, causal)
+        context = self._dense_context(q, p, x)
+        scores = (q @ self.w_query.T) @ (context @ self.w_key.T).transpose(-1, -2)
+        if causal:
+            n_prefix = 0 if p is None else p.shape[-2]
+            t = x.shape[-2]  # type: ignore[union-attr]
+            hidden = torch.zeros(q.shape[-2], n_prefix + t, dtype=torch.bool)
+            hidden[:, n_prefix:] = torch.ones(t, t, dtype=torch.bool).triu(diagonal=1)
+            scores = scores.masked_fill(hidden, -math.inf)
+        return torch.softmax(scores, dim=-1)
+
+    def dense(
+        self,
+        queries: object,
+        prefix: object | None = None,
+        inputs: object | None = None,
+        *,
+        causal: bool = False,
+    ) -> torch.Tensor:
+        """The head's output computed directly with `torch.softmax` over the concatenated
+        context, holding every score in memory: the reference the streaming evaluation is
+        tested against. Same shapes as `forward`.
+
+        Used in: chapter "Attention, prefixes and prompts".
+        """
+        q, p, x = self._context_parts(queries, prefix, inputs, causal)
+        weights = self.attention_weights(q, p, x, causal=causal)
+        context = self._dense_context(q, p, x)
+        return weights @ (context @ self.w_value.T)
+
+    @staticmethod
+    def _dense_context(
+        q: torch.Tensor, p: torch.Tensor | None, x: torch.Tensor | None
+    ) -> torch.Tensor:
+        parts = [t for t in (p, x) if t is not None]
+        batch = q.shape[:-2]
+        for t in parts:
+            batch = torch.broadcast_shapes(batch, t.shape[:-2])
+        parts = [t.expand(*batch, *t.shape[-2:]) for t in parts]
+        return torch.cat(parts, dim=-2)

@@ -1,0 +1,318 @@
+"""Points on the unit sphere S^m in R^(m+1): point sets, distances and delta-nets.
+
+Distances on the sphere are geodesic (angles, in radians). A delta-net is a finite set of
+points such that every point of S^m lies within geodesic distance delta of one of them; its
+covering radius is the smallest such delta. The delta-nets built here carry a *certified*
+radius: an upper bound on their covering radius, computed exactly from their construction.
+`covering_radius` measures the radius of any point set from below by sampling.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._validation import (
+    as_float64,
+    check_on_sphere,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
+
+__all__ = [
+    "SphereNet",
+    "cap_fraction",
+    "circle_points",
+    "covering_number_lower_bound",
+    "covering_radius",
+    "cubed_sphere_net",
+    "delta_net",
+    "fibonacci_sphere",
+    "geodesic_distance",
+    "nearest_point",
+    "random_sphere_points",
+]
+
+_BLOCK_ELEMENTS = 2**22
+
+
+def _angle(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Angle between unit vectors along the last axis, accurate at 0 and at pi alike."""
+    return 2.0 * torch.atan2(
+        torch.linalg.vector_norm(x - y, dim=-1), torch.linalg.vector_norm(x + y, dim=-1)
+    )
+
+
+def geodesic_distance(x: object, y: object) -> torch.Tensor:
+    """Geodesic distance (angle in radians, in [0, pi]) between points of S^m.
+
+    `x` (..., m+1) and `y` (..., m+1) broadcast against each other along the leading axes;
+    for all pairs use `x[:, None]` and `y[None, :]`. Computed as 2 atan2(|x - y|, |x + y|),
+    which stays accurate for nearby and for antipodal points, unlike arccos(<x, y>).
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    x = as_float64(x, "x", min_ndim=1)
+    y = as_float64(y, "y", min_ndim=1)
+    if x.shape[-1] != y.shape[-1]:
+        raise ValueError(
+            f"x and y must be points of the same sphere; their last dimensions are "
+            f"{x.shape[-1]} and {y.shape[-1]}"
+        )
+    check_on_sphere(x, "x")
+    check_on_sphere(y, "y")
+    try:
+        torch.broadcast_shapes(x.shape, y.shape)
+    except RuntimeError as err:
+        raise ValueError(
+            f"x {tuple(x.shape)} and y {tuple(y.shape)} do not broadcast against each other"
+        ) from err
+    return _angle(x, y)
+
+
+def circle_points(n: int, *, offset: float = 0.0) -> torch.Tensor:
+    """`n` equally spaced points on S^1, shape (n, 2): angles offset + 2 pi j / n.
+
+    Their covering radius is exactly pi / n.
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    n = check_positive_int(n, "n")
+    offset = float(as_float64([offset], "offset")[0])
+    angles = offset + 2.0 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    return torch.stack((torch.cos(angles), torch.sin(angles)), dim=-1)
+
+
+def fibonacci_sphere(n: int) -> torch.Tensor:
+    """`n` nearly uniform points on S^2 on a Fibonacci (golden-angle) spiral, shape (n, 3).
+
+    Point j has height z = 1 - (2j + 1)/n and longitude j times the golden angle
+    pi (3 - sqrt 5), so every point stands for the same area 4 pi / n.
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    n = check_positive_int(n, "n")
+    j = torch.arange(n, dtype=torch.float64)
+    z = 1.0 - (2.0 * j + 1.0) / n
+    radius = torch.sqrt((1.0 - z * z).clamp_min(0.0))
+    longitude = j * math.pi * (3.0 - math.sqrt(5.0))
+    return torch.stack((radius * torch.cos(longitude), radius * torch.sin(longitude), z), dim=-1)
+
+
+def random_sphere_points(n: int, m: int, *, seed: int) -> torch.Tensor:
+    """`n` independent uniform random points on S^m, shape (n, m+1), from seed `seed`.
+
+    Normalised standard Gaussian vectors, drawn from a private `torch.Generator`, so the
+    result depends on `seed` only.
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    n = check_positive_int(n, "n", minimum=0)
+    m = check_positive_int(m, "m")
+    generator = torch.Generator().manual_seed(check_seed(seed))
+    points = torch.randn((n, m + 1), generator=generator, dtype=torch.float64)
+    return points / torch.linalg.vector_norm(points, dim=-1, keepdim=True)
+
+
+def nearest_point(
+    queries: object, points: object, *, block_elements: int = _BLOCK_ELEMENTS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each query (Q, m+1), the geodesic distance (Q,) to the nearest of `points` (N, m+1)
+    and its index (Q,). Works in blocks, so N and Q can both be large.
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    q = as_float64(queries, "queries", ndim=2)
+    p = as_float64(points, "points", ndim=2)
+    if q.shape[1] != p.shape[1]:
+        raise ValueError(
+            f"queries and points must lie on the same sphere; their last dimensions are "
+            f"{q.shape[1]} and {p.shape[1]}"
+        )
+    if p.shape[0] == 0:
+        raise ValueError("points is empty: give at least one point")
+    check_on_sphere(q, "queries")
+    check_on_sphere(p, "points")
+    block_elements = check_positive_int(block_elements, "block_elements")
+    point_block = max(1, min(p.shape[0], block_elements // max(1, min(q.shape[0], 4096))))
+    query_block = max(1, block_elements // point_block)
+    best_dot = torch.full((q.shape[0],), -math.inf, dtype=torch.float64)
+    best_index = torch.zeros(q.shape[0], dtype=torch.long)
+    for start in range(0, p.shape[0], point_block):
+        block = p[start : start + point_block]
+        for q_start in range(0, q.shape[0], query_block):
+            rows = slice(q_start, q_start + query_block)
+            dots = q[rows] @ block.T
+            value, index = dots.max(dim=1)
+            better = value > best_dot[rows]
+            best_dot[rows] = torch.where(better, value, best_dot[rows])
+            best_index[rows] = torch.where(better, index + start, best_index[rows])
+    return _angle(q, p[best_index]), best_index
+
+
+def covering_radius(
+    points: object, *, samples: int = 100_000, seed: int = 0, extra: object | None = None
+) -> float:
+    """Measured covering radius of `points` (N, m+1): the largest geodesic distance from a
+    sample of S^m to its nearest point. The sample is `samples` uniform random points from
+    `seed`, plus the optional points `extra` (K, m+1) where the farthest point is suspected.
+
+    A sample can only miss the worst point, so this is a lower estimate of the true radius.
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    p = as_float64(points, "points", ndim=2)
+    samples = check_positive_int(samples, "samples")
+    sample = random_sphere_points(samples, p.shape[1] - 1, seed=seed) if p.shape[1] >= 2 else p
+    if extra is not None:
+        sample = torch.cat((sample, as_float64(extra, "extra", ndim=2, last_dim=p.shape[1])))
+    distance, _ = nearest_point(sample, p)
+    return float(distance.max())
+
+
+@dataclass(frozen=True)
+class SphereNet:
+    """A point set on S^m with a certified radius.
+
+    `points` has shape (N, m+1); every point of S^m is within geodesic distance `radius`
+    (radians) of one of them, so `radius` bounds the covering radius from above.
+    `cells_per_edge` is the grid resolution of a cubed-sphere net (0 for nets built another
+    way).
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+
+    points: torch.Tensor
+    radius: float
+    m: int
+    cells_per_edge: int = 0
+
+    def __len__(self) -> int:
+        return self.points.shape[0]
+
+
+def _cubed_radius(m: int, cells: int) -> float:
+    """Certified radius of the equiangular cubed-sphere net of S^m with `cells` cells per edge of
+    each face: the largest distance from a point of a cell to that cell's centre. Every point
+    of S^m lies in some cell, so this bounds the covering radius from above; it overshoots
+    where a cell's far corner is nearer to a neighbouring cell's centre (by about 5-10%).
+
+    On the face x_(m+1) = 1 a cell is a box in the gnomonic coordinates (tan a_1..tan a_m).
+    The set of points within angle r < pi/2 of the cell's centre meets that plane in a convex
+    set (a circular cone cut by a plane), so the farthest point of the box from its centre is
+    one of its 2^m corners. The faces are congruent and each face is symmetric under sign
+    changes of its coordinates, so the cells of one orthant of one face suffice.
+    """
+    width = (math.pi / 2) / cells
+    half = cells // 2  # cells with index >= half lie in the positive orthant (with the middle)
+    edges = torch.arange(half, cells + 1, dtype=torch.float64) * width - math.pi / 4
+    lower, upper = edges[:-1], edges[1:]
+    centre = (lower + upper) / 2
+    worst = 0.0
+    corners = list(itertools.product((0, 1), repeat=m))
+    for index in itertools.product(range(len(centre)), repeat=max(0, m - 1)):
+        # Vectorise over the first coordinate, loop over the others.
+        c = [centre] + [centre[i].expand_as(centre) for i in index]
+        centre_point = torch.stack([torch.tan(a) for a in c] + [torch.ones_like(centre)], -1)
+        centre_point = centre_point / torch.linalg.vector_norm(centre_point, dim=-1, keepdim=True)
+        for corner in corners:
+            coords = [
+                (upper if corner[0] else lower),
+                *[
+                    (upper[i] if bit else lower[i]).expand_as(centre)
+                    for i, bit in zip(index, corner[1:], strict=True)
+                ],
+            ]
+            vertex = torch.stack([torch.tan(a) for a in coords] + [torch.ones_like(centre)], -1)
+            vertex = vertex / torch.linalg.vector_norm(vertex, dim=-1, keepdim=True)
+            worst = max(worst, float(_angle(vertex, centre_point).max()))
+    return worst
+
+
+def cubed_sphere_net(m: int, cells_per_edge: int) -> SphereNet:
+    """The equiangular cubed-sphere net of S^m: the sphere is split into the 2(m+1) faces of the
+    cube [-1, 1]^(m+1) projected radially, each face into `cells_per_edge`^m cells of equal
+    angular width, and the net holds the cell centres: 2 (m+1) cells_per_edge^m points, with
+    a certified radius (see `_cubed_radius`).
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    m = check_positive_int(m, "m")
+    cells = check_positive_int(cells_per_edge, "cells_per_edge")
+    width = (math.pi / 2) / cells
+    centres = torch.tan(-math.pi / 4 + width * (torch.arange(cells, dtype=torch.float64) + 0.5))
+    grid = torch.cartesian_prod(*([centres] * m)).reshape(-1, m)
+    ones = torch.ones((grid.shape[0], 1), dtype=torch.float64)
+    faces = []
+    for axis in range(m + 1):
+        for sign in (1.0, -1.0):
+            face = torch.cat((grid[:, :axis], sign * ones, grid[:, axis:]), dim=1)
+            faces.append(face)
+    points = torch.cat(faces)
+    points = points / torch.linalg.vector_norm(points, dim=-1, keepdim=True)
+    return SphereNet(points=points, radius=_cubed_radius(m, cells), m=m, cells_per_edge=cells)
+
+
+def delta_net(m: int, delta: float) -> SphereNet:
+    """A δ-net of S^m: points such that every point of the sphere is within geodesic distance
+    `delta` (radians) of one of them, with the certified radius (<= delta) it achieves.
+
+    On S^1, ceil(pi / delta) equally spaced points (optimal). On S^m with m >= 2, the
+    coarsest equiangular cubed-sphere net whose certified radius is <= delta. For
+    delta >= pi a single point suffices.
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    m = check_positive_int(m, "m")
+    delta = check_positive_float(delta, "delta")
+    if delta >= math.pi:
+        north = torch.zeros((1, m + 1), dtype=torch.float64)
+        north[0, -1] = 1.0
+        return SphereNet(points=north, radius=math.pi, m=m)
+    if m == 1:
+        n = max(2, math.ceil(math.pi / delta - 1e-12))
+        return SphereNet(points=circle_points(n), radius=math.pi / n, m=1)
+    # Near the face centres a cell of angular width w is a cube of half-diagonal ~ w sqrt(m)/2;
+    # start there and walk to the coarsest resolution whose certified radius is <= delta.
+    cells = max(1, math.ceil(math.pi * math.sqrt(m) / (4 * delta)))
+    while _cubed_radius(m, cells) > delta:
+        cells += 1
+    while cells > 1 and _cubed_radius(m, cells - 1) <= delta:
+        cells -= 1
+    return cubed_sphere_net(m, cells)
+
+
+def cap_fraction(m: int, radius: float) -> float:
+    """Fraction of the area of S^m within geodesic distance `radius` (radians) of a point:
+    int_0^r sin^(m-1) t dt / int_0^pi sin^(m-1) t dt, by 64-point Gauss-Legendre quadrature
+    (exact to rounding for these smooth integrands). Equals r/pi on S^1, (1 - cos r)/2 on S^2.
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    m = check_positive_int(m, "m")
+    radius = min(check_positive_float(radius, "radius"), math.pi)
+    nodes, weights = np.polynomial.legendre.leggauss(64)
+
+    def integral(upper: float) -> float:
+        t = (nodes + 1.0) * upper / 2.0
+        return float(np.sum(weights * np.sin(t) ** (m - 1)) * upper / 2.0)
+
+    if radius <= math.pi / 2:
+        return integral(radius) / integral(math.pi)
+    return 1.0 - integral(math.pi - radius) / integral(math.pi)  # accurate near r = pi
+
+
+def covering_number_lower_bound(m: int, delta: float) -> int:
+    """Fewest points any delta-net of S^m can have, by the volume argument: the caps of radius
+    `delta` around the net's points cover the sphere, so there are at least
+    1 / cap_fraction(m, delta) of them.
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    fraction = cap_fraction(m, delta)
+    return max(1, math.ceil(1.0 / fraction - 1e-9))
