@@ -1,0 +1,56 @@
+"""A prefix of millions of tokens is evaluated in memory that does not grow with its length.
+
+Each measurement runs in a fresh process and reads its peak resident set size. glibc is told
+to serve every block above 128 KiB by mmap, so freed blocks go back to the system at once and
+the peak reflects the largest amount of memory live at one time, not allocator leftovers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, resource, sys, torch
+    from prefix_approx import AttentionHead
+    torch.set_num_threads(1)
+    n_prefix = int(sys.argv[1])
+    g = torch.Generator().manual_seed(0)
+    head = AttentionHead.random(8, 8, 4, seed=1)
+    prefix = torch.randn((n_prefix, 8), generator=g, dtype=torch.float64)
+    queries = torch.randn((256, 8), generator=g, dtype=torch.float64)
+    head(queries, prefix[:1000])  # load the kernels once: measure data, not code pages
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = head(queries, prefix)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    err = float((out[:2] - head.dense(queries[:2], prefix)).abs().max())
+    print(json.dumps({"grown_mib": (after - before) / 1024, "err": err}))
+    """
+)
+
+
+def measure(n_prefix: int) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(n_prefix)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"},
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_prefix_of_millions_of_tokens_in_bounded_memory() -> None:
+    """Dense scores for 4 x 10^6 tokens would take 256 x 4e6 x 8 bytes = 7.6 GiB."""
+    small = measure(500_000)
+    big = measure(4_000_000)
+    assert big["err"] < 1e-12 and small["err"] < 1e-12
+    # A few score tiles of 16 MiB each, whatever the prefix length.
+    assert big["grown_mib"] < 64, big
+    # 8x more tokens, no more memory: one full-size temporary of the prefix would add 244 MiB.
+    assert big["grown_mib"] - small["grown_mib"] < 8, (small, big)
