@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import matplotlib as mpl
 import numpy as np
 import torch
 
 import prefix_approx
-from prefix_approx import PublicObject, public_objects, set_deterministic_defaults
+from prefix_approx import PublicObject, public_objects, set_deterministic_defaults, use_book_style
 
 
 def test_every_public_object_names_its_chapter() -> None:
@@ -41,3 +42,11 @@ def test_deterministic_defaults() -> None:
         torch.set_default_dtype(dtype)
         np.set_printoptions(**printopts)
         torch.set_printoptions(profile="default")
+
+
+def test_book_style_sets_readable_fonts() -> None:
+    with mpl.rc_context({"font.size": 7.0, "legend.frameon": True}):
+        use_book_style()
+        assert mpl.rcParams["font.size"] == 11
+        assert mpl.rcParams["legend.frameon"] is False
+        assert tuple(mpl.rcParams["figure.figsize"]) == (7.5, 4.2)

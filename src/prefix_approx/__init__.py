@@ -8,6 +8,7 @@ Modules are named after the paper's objects:
 - `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
   covering numbers.
 - `reproducibility`: the settings every chapter applies first.
+- `plotting`: the book's figure style.
 - `catalogue`: the public objects and the chapters that use them.
 """
 
@@ -19,6 +20,7 @@ from .attention import (
     merge_partial,
 )
 from .catalogue import PublicObject, public_objects
+from .plotting import use_book_style
 from .reproducibility import set_deterministic_defaults
 from .sphere import (
     SphereNet,
@@ -56,4 +58,5 @@ __all__ = [
     "public_objects",
     "random_sphere_points",
     "set_deterministic_defaults",
+    "use_book_style",
 ]
