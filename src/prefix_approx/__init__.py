@@ -5,6 +5,8 @@ Modules are named after the paper's objects:
 
 - `attention`: a single attention head with fixed weights, evaluated against a prefix followed by
   input tokens with a streaming softmax; the prefix decomposition lemma.
+- `core_head`: the core head, its prefixes, and `build_prefix` (result C).
+- `bounds`: error bounds and the parameters they imply.
 - `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
   covering numbers.
 - `reproducibility`: the settings every chapter applies first.
@@ -19,7 +21,26 @@ from .attention import (
     PrefixDecomposition,
     merge_partial,
 )
+from .bounds import (
+    LipschitzParameters,
+    SmoothParameters,
+    bessel_ratios,
+    lipschitz_error_bound,
+    lipschitz_parameters,
+    paper_prefix_length_exponent,
+    smooth_circle_error_bound,
+    smooth_circle_parameters,
+)
 from .catalogue import PublicObject, public_objects
+from .core_head import (
+    CoreHead,
+    CorePrefix,
+    build_prefix,
+    circle_fourier_norms,
+    core_prefix,
+    evaluate_target,
+    smooth_circle_prefix,
+)
 from .plotting import use_book_style
 from .reproducibility import set_deterministic_defaults
 from .sphere import (
@@ -41,22 +62,37 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_BLOCK_ELEMENTS",
     "AttentionHead",
+    "CoreHead",
+    "CorePrefix",
+    "LipschitzParameters",
     "PartialAttention",
     "PrefixDecomposition",
     "PublicObject",
+    "SmoothParameters",
     "SphereNet",
+    "bessel_ratios",
+    "build_prefix",
     "cap_fraction",
+    "circle_fourier_norms",
     "circle_points",
+    "core_prefix",
     "covering_number_lower_bound",
     "covering_radius",
     "cubed_sphere_net",
     "delta_net",
+    "evaluate_target",
     "fibonacci_sphere",
     "geodesic_distance",
+    "lipschitz_error_bound",
+    "lipschitz_parameters",
     "merge_partial",
     "nearest_point",
+    "paper_prefix_length_exponent",
     "public_objects",
     "random_sphere_points",
     "set_deterministic_defaults",
+    "smooth_circle_error_bound",
+    "smooth_circle_parameters",
+    "smooth_circle_prefix",
     "use_book_style",
 ]

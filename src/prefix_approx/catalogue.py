@@ -14,7 +14,15 @@ from dataclasses import dataclass
 __all__ = ["PublicObject", "public_objects"]
 
 #: The modules whose `__all__` make up the public API, in reading order.
-MODULES = ("attention", "sphere", "reproducibility", "plotting", "catalogue")
+MODULES = (
+    "attention",
+    "sphere",
+    "core_head",
+    "bounds",
+    "reproducibility",
+    "plotting",
+    "catalogue",
+)
 
 
 @dataclass(frozen=True)

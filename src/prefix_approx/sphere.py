@@ -120,10 +120,16 @@ def random_sphere_points(n: int, m: int, *, seed: int) -> torch.Tensor:
 
 
 def nearest_point(
-    queries: object, points: object, *, block_elements: int = _BLOCK_ELEMENTS
+    queries: object,
+    points: object,
+    *,
+    exclude: object | None = None,
+    block_elements: int = _BLOCK_ELEMENTS,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query (Q, m+1), the geodesic distance (Q,) to the nearest of `points` (N, m+1)
-    and its index (Q,). Works in blocks, so N and Q can both be large.
+    and its index (Q,). `exclude` (Q,) optionally names, per query, one index of `points` to
+    skip (for the nearest *other* point of a set, pass the queries' own indices). Works in
+    blocks, so N and Q can both be large.
 
     Used in: chapter "Points on the sphere and delta-nets".
     """
@@ -134,10 +140,15 @@ def nearest_point(
             f"queries and points must lie on the same sphere; their last dimensions are "
             f"{q.shape[1]} and {p.shape[1]}"
         )
-    if p.shape[0] == 0:
-        raise ValueError("points is empty: give at least one point")
+    if p.shape[0] == 0 or (exclude is not None and p.shape[0] < 2):
+        raise ValueError("points is empty (or has no point left after exclude)")
     check_on_sphere(q, "queries")
     check_on_sphere(p, "points")
+    skip = None
+    if exclude is not None:
+        skip = torch.as_tensor(exclude)
+        if skip.shape != (q.shape[0],) or skip.dtype not in (torch.int32, torch.int64):
+            raise ValueError(f"exclude must be {q.shape[0]} integer indices, one per query")
     block_elements = check_positive_int(block_elements, "block_elements")
     point_block = max(1, min(p.shape[0], block_elements // max(1, min(q.shape[0], 4096))))
     query_block = max(1, block_elements // point_block)
@@ -148,6 +159,10 @@ def nearest_point(
         for q_start in range(0, q.shape[0], query_block):
             rows = slice(q_start, q_start + query_block)
             dots = q[rows] @ block.T
+            if skip is not None:
+                local = skip[rows] - start
+                hit = (local >= 0) & (local < block.shape[0])
+                dots[torch.nonzero(hit)[:, 0], local[hit]] = -math.inf
             value, index = dots.max(dim=1)
             better = value > best_dot[rows]
             best_dot[rows] = torch.where(better, value, best_dot[rows])

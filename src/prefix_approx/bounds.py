@@ -1,0 +1,336 @@
+"""Error bounds for the core head and the prefix lengths they imply.
+
+- `lipschitz_error_bound` and `lipschitz_parameters`: the book's Jackson-type bound for
+  L-Lipschitz targets (result C), with every constant explicit.
+- `bessel_ratios` and `smooth_circle_error_bound`: the book's bound for smooth targets on the
+  circle (result D), in terms of ratios of modified Bessel functions I_n(lam) / I_0(lam).
+- `paper_prefix_length_exponent`: the exponent 10 + 14m + 4m^2 of the paper's bound.
+
+Everything here is a formula; the constructions that use them live in `core_head`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ._validation import as_float64, check_positive_float, check_positive_int
+
+__all__ = [
+    "LipschitzParameters",
+    "SmoothParameters",
+    "bessel_ratios",
+    "lipschitz_error_bound",
+    "lipschitz_parameters",
+    "paper_prefix_length_exponent",
+    "smooth_circle_error_bound",
+    "smooth_circle_parameters",
+]
+
+#: The largest net radius delta the Lipschitz construction uses: it needs 2 delta <= pi/2 so
+#: that points farther than 2 delta have <x, c> < cos(2 delta) and cos(delta) stays large.
+MAX_DELTA = math.pi / 4
+
+
+def _check_nonnegative(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value}")
+    return value
+
+
+def lipschitz_error_bound(
+    *,
+    lipschitz: float,
+    bound: float,
+    n_points: int,
+    radius: float,
+    split: float,
+    lam: float,
+    max_len: int,
+) -> float:
+    """Worst-case sup error of the core head with control points c_j forming a net of
+    covering radius `radius`, values v_j = f(c_j), inverse temperature `lam` and at most
+    `max_len` input tokens, for any f with Lipschitz constant `lipschitz` (geodesic) and
+    sup |f| <= `bound`:
+
+        L * split + 2 B N exp(-lam (cos radius - cos split)) + B T exp(-lam cos radius).
+
+    Control points within `split` of x are "near" (first term); the others are "far" (second
+    term); the last term is the attention taken by the T input tokens. Needs
+    radius < split <= pi/2. All angles in radians.
+
+    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    """
+    lipschitz = _check_nonnegative(lipschitz, "lipschitz")
+    bound = _check_nonnegative(bound, "bound")
+    n_points = check_positive_int(n_points, "n_points")
+    radius = check_positive_float(radius, "radius")
+    split = check_positive_float(split, "split")
+    lam = _check_nonnegative(lam, "lam")
+    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    if not radius < split <= math.pi / 2:
+        raise ValueError(f"need radius < split <= pi/2; got radius={radius}, split={split}")
+    gap = math.cos(radius) - math.cos(split)
+    far = 2.0 * bound * n_points * math.exp(-lam * gap)
+    inputs = bound * max_len * math.exp(-lam * math.cos(radius))
+    return lipschitz * split + far + inputs
+
+
+@dataclass(frozen=True)
+class LipschitzParameters:
+    """The choices of result C for accuracy `eps`: the net's target radius `delta`
+    (radians), the near/far split 2 delta, and the inverse temperature `lam`, for a net of
+    `n_points` points with certified radius `radius` <= delta; `guaranteed` is the resulting
+    worst-case error, at most `eps`.
+
+    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    """
+
+    eps: float
+    delta: float
+    radius: float
+    n_points: int
+    lam: float
+    guaranteed: float
+
+
+def lipschitz_delta(eps: float, lipschitz: float) -> float:
+    """The net radius of result C: delta = eps / (4 L), capped at pi/4 (any radius works for a
+    constant target, L = 0)."""
+    if lipschitz == 0:
+        return MAX_DELTA
+    return min(eps / (4.0 * lipschitz), MAX_DELTA)
+
+
+def lipschitz_parameters(
+    *,
+    eps: float,
+    lipschitz: float,
+    bound: float,
+    n_points: int,
+    radius: float,
+    max_len: int,
+) -> LipschitzParameters:
+    """Choose the inverse temperature of result C for a net already built.
+
+    With delta = eps / (4L) (capped at pi/4), a net of `n_points` points and certified
+    `radius` <= delta, split 2 delta and
+
+        lam = max( ln(8 B N / eps) / (cos r - cos 2 delta),  ln(4 B T / eps) / cos r,  1 ),
+
+    the three terms of `lipschitz_error_bound` are at most eps/2, eps/4 and eps/4 (the floor
+    of 1 only lowers them, and keeps lam > 0 so the control points can be read back).
+
+    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    """
+    eps = check_positive_float(eps, "eps")
+    lipschitz = _check_nonnegative(lipschitz, "lipschitz")
+    bound = check_positive_float(bound, "bound")
+    n_points = check_positive_int(n_points, "n_points")
+    radius = check_positive_float(radius, "radius")
+    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    delta = lipschitz_delta(eps, lipschitz)
+    if radius > delta * (1 + 1e-12):
+        raise ValueError(f"the net's radius {radius} exceeds delta = eps / (4L) = {delta}")
+    split = 2.0 * delta
+    gap = math.cos(radius) - math.cos(split)
+    lam_far = math.log(8.0 * bound * n_points / eps) / gap
+    lam_inputs = math.log(4.0 * bound * max_len / eps) / math.cos(radius) if max_len else 0.0
+    lam = max(lam_far, lam_inputs, 1.0)
+    guaranteed = lipschitz_error_bound(
+        lipschitz=lipschitz,
+        bound=bound,
+        n_points=n_points,
+        radius=radius,
+        split=split,
+        lam=lam,
+        max_len=max_len,
+    )
+    return LipschitzParameters(eps, delta, radius, n_points, lam, guaranteed)
+
+
+def paper_prefix_length_exponent(m: int) -> int:
+    """The exponent d of the paper's bound N = O(eps^-d) on S^m: d = 10 + 14 m + 4 m^2, as
+    quoted by the authors' follow-up work (the constant in front is not known to us).
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+    m = check_positive_int(m, "m")
+    return 10 + 14 * m + 4 * m * m
+
+
+def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
+    """Ratios I_n(lam) / I_0(lam) of modified Bessel functions of the first kind for
+    n = 0..n_max, shape (n_max + 1,), float64, by Miller's backward recurrence
+    I_(n-1) = (2n / lam) I_n + I_(n+1), which is stable in this direction. For lam = 0 the
+    ratios are 1, 0, 0, ...
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+    lam = _check_nonnegative(lam, "lam")
+    n_max = check_positive_int(n_max, "n_max", minimum=0)
+    if lam == 0:
+        ratios = torch.zeros(n_max + 1, dtype=torch.float64)
+        ratios[0] = 1.0
+        return ratios
+    # Start far enough above both n_max and lam that the neglected tail is below rounding.
+    start = n_max + 20 + int(2 * math.sqrt(40 * (lam + n_max))) + int(lam // 4)
+    ratio = 0.0  # r_n = I_(n+1) / I_n, from r_(n-1) = 1 / (2n / lam + r_n)
+    r = [0.0] * start
+    for n in range(start, 0, -1):
+        ratio = 1.0 / (2.0 * n / lam + ratio)
+        r[n - 1] = ratio
+    steps = torch.tensor(r[:n_max], dtype=torch.float64)
+    return torch.cat((torch.ones(1, dtype=torch.float64), torch.cumprod(steps, dim=0)))
+
+
+@dataclass(frozen=True)
+class SmoothParameters:
+    """The choices of result D on the circle: `n_points` equally spaced control points,
+    inverse temperature `lam`, and the guaranteed sup error `guaranteed` <= `eps` for
+    sequences of at most `max_len` tokens.
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+
+    eps: float
+    n_points: int
+    lam: float
+    guaranteed: float
+
+
+def _aliasing_reach(n_freq: int, n_points: int, lam: float) -> tuple[int, int, float]:
+    """Frequencies up to `reach` are summed exactly; beyond it, rho_p <= exp(-p^2/(2(lam+p)))
+    <= exp(-p/4) for p >= lam (from Amos's bound on I_(n+1)/I_n), so every aliasing sum
+    misses at most `tail` = 2 sum_{p > p0} exp(-p/4) <= 2 exp(-p0/4) / (1 - exp(-1/4))."""
+    p0 = max(8 * n_points, math.ceil(lam) + 400)
+    return n_freq + p0, p0, 2.0 * math.exp(-p0 / 4.0) / (1.0 - math.exp(-0.25))
+
+
+def _smooth_bound_from_ratios(
+    a: torch.Tensor, rho: torch.Tensor, *, n_points: int, lam: float, max_len: int, bound: float
+) -> float:
+    n_freq = a.shape[0]
+    reach, _, tail = _aliasing_reach(n_freq, n_points, lam)
+    if rho.shape[0] <= reach:
+        raise ValueError("internal: Bessel ratios computed up to too low a frequency")
+    window = rho[: reach + 1]
+    alias = torch.full((n_freq,), tail, dtype=torch.float64)
+    for n in range(n_freq):
+        # {|n + qN| : q != 0} = {n + qN : q >= 1} u {n - qN : 1 <= q <= n/N} u {qN - n : q > n/N}
+        above = window[n + n_points :: n_points].sum()
+        below = window[n % n_points : n - n_points + 1 : n_points].sum() if n >= n_points else 0.0
+        first = (n // n_points + 1) * n_points - n
+        wrapped = window[first::n_points].sum()
+        alias[n] += above + below + wrapped
+    alias_zero = float(2 * window[n_points::n_points].sum()) + tail
+    if alias_zero >= 1:
+        return math.inf
+    log_i0 = math.log(float(torch.special.i0e(torch.tensor(lam, dtype=torch.float64)))) + lam
+    inputs = bound * max_len * math.exp(-math.log(n_points) - log_i0)
+    numerator = float((a * ((1 - rho[:n_freq]) + alias + alias_zero)).sum()) + inputs
+    return numerator / (1 - alias_zero)
+
+
+def smooth_circle_error_bound(
+    fourier_norms: object, *, n_points: int, lam: float, max_len: int, bound: float
+) -> float:
+    """The book's bound (result D) on the sup error of the core head on S^1 with `n_points`
+    equally spaced control points, values v_j = f(c_j) and inverse temperature `lam`, at
+    most `max_len` input tokens, for a target f with sup |f| <= `bound` whose Fourier
+    coefficients have Euclidean norms `fourier_norms[n]` = |f_n| + |f_-n| (n = 0, 1, ...,
+    a 1-D array; frequencies beyond it must vanish):
+
+        [ sum_n a_n ((1 - rho_n) + (A_n + A_0)) + B T / (N I_0(lam)) ] / (1 - A_0),
+
+    where rho_n = I_n(lam)/I_0(lam) and A_n = sum_{q != 0} rho_|n + qN| bounds the aliasing
+    of frequency n on N points. Returns inf when A_0 >= 1 (too few points for this lam).
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+    a = as_float64(fourier_norms, "fourier_norms", ndim=1)
+    if (a < 0).any():
+        raise ValueError("fourier_norms are norms and must be >= 0")
+    n_points = check_positive_int(n_points, "n_points")
+    lam = _check_nonnegative(lam, "lam")
+    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    bound = _check_nonnegative(bound, "bound")
+    reach, _, _ = _aliasing_reach(a.shape[0], n_points, lam)
+    rho = bessel_ratios(lam, reach + 1)
+    return _smooth_bound_from_ratios(
+        a, rho, n_points=n_points, lam=lam, max_len=max_len, bound=bound
+    )
+
+
+def smooth_circle_parameters(
+    fourier_norms: object, *, eps: float, max_len: int, bound: float, max_points: int = 100_000
+) -> SmoothParameters:
+    """The fewest equally spaced control points N, with an inverse temperature lam, for which
+    `smooth_circle_error_bound` is at most `eps`.
+
+    lam runs over a geometric grid (ratio 2^(1/8)) from the smallest value whose bias term
+    sum_n a_n (1 - rho_n) is below eps; for each lam the fewest N is found by doubling and
+    bisection. The walk stops once N has not improved for 8 grid steps. Raises ValueError if
+    no N up to `max_points` suffices.
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+    a = as_float64(fourier_norms, "fourier_norms", ndim=1)
+    if (a < 0).any():
+        raise ValueError("fourier_norms are norms and must be >= 0")
+    eps = check_positive_float(eps, "eps")
+    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    bound = _check_nonnegative(bound, "bound")
+    max_points = check_positive_int(max_points, "max_points")
+    step = 2 ** (1 / 8)
+    lam = 1.0
+    while float((a * (1 - bessel_ratios(lam, a.shape[0])[: a.shape[0]])).sum()) >= eps:
+        lam *= step
+        if lam > 1e12:
+            raise ValueError(f"eps = {eps} is below what any lam <= 1e12 can reach")
+    best: SmoothParameters | None = None
+    stale = 0
+    while stale < 8:
+        cache: dict[int, float] = {}
+        ratios = [bessel_ratios(lam, _aliasing_reach(a.shape[0], 1, lam)[0] + 1)]
+
+        def bound_at(
+            n: int, lam: float = lam, cache: dict[int, float] = cache, ratios: list = ratios
+        ) -> float:
+            if n not in cache:
+                reach, _, _ = _aliasing_reach(a.shape[0], n, lam)
+                if ratios[0].shape[0] <= reach:  # extend once, with room for doubling
+                    ratios[0] = bessel_ratios(lam, 2 * reach + 1)
+                cache[n] = _smooth_bound_from_ratios(
+                    a, ratios[0], n_points=n, lam=lam, max_len=max_len, bound=bound
+                )
+            return cache[n]
+
+        high = 1
+        while bound_at(high) > eps and high < max_points:
+            high = min(2 * high, max_points)
+        if bound_at(high) <= eps:
+            low = high // 2  # bound_at(low) > eps, or low == 0
+            while high - low > 1:
+                middle = (low + high) // 2
+                if bound_at(middle) <= eps:
+                    high = middle
+                else:
+                    low = middle
+            if best is None or high < best.n_points:
+                best, stale = SmoothParameters(eps, high, lam, bound_at(high)), 0
+            else:
+                stale += 1
+        elif best is not None:
+            stale += 1
+        else:
+            break
+        lam *= step
+    if best is None:
+        raise ValueError(f"no N <= {max_points} reaches eps = {eps}; raise max_points")
+    return best

@@ -1,0 +1,378 @@
+"""The core head: one attention head with fixed weights that a prefix turns into an
+approximation of any continuous function on the sphere S^m.
+
+Token layout (hidden size D = 2(m+1) + k):
+
+    input token   [x; 0; 0]          x in S^m
+    prefix token  [0; lam c; v]      control point c in S^m, value v in R^k
+    W_Q = [I 0 0],  W_K = [0 I 0],  W_V = [0 0 I]
+
+so an input x scores lam <x, c_j> against prefix token j and 0 against every input token,
+and input tokens carry the value 0. With T input tokens in its context, x receives
+
+    H(x) = sum_j exp(lam <x, c_j>) v_j / ( sum_j exp(lam <x, c_j>) + T ).
+
+The weights depend on m and k only. Everything that depends on the target, including the
+inverse temperature lam, lives in the prefix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ._validation import (
+    as_float64,
+    check_on_sphere,
+    check_positive_float,
+    check_positive_int,
+)
+from .attention import DEFAULT_BLOCK_ELEMENTS, AttentionHead, PartialAttention, merge_partial
+from .bounds import (
+    LipschitzParameters,
+    SmoothParameters,
+    lipschitz_delta,
+    lipschitz_parameters,
+    smooth_circle_parameters,
+)
+from .sphere import SphereNet, circle_points, delta_net, nearest_point
+
+__all__ = [
+    "CoreHead",
+    "CorePrefix",
+    "build_prefix",
+    "circle_fourier_norms",
+    "core_prefix",
+    "evaluate_target",
+    "smooth_circle_prefix",
+]
+
+
+@dataclass(frozen=True)
+class CorePrefix:
+    """A prefix for `CoreHead(m, k)`: `tokens` (N, 2(m+1) + k), one row [0; lam c_j; v_j]
+    per control point, and what it was built from. `lam` is the inverse temperature;
+    `parameters` holds the choices and the guaranteed error when the prefix came from
+    `build_prefix` (result C) or `smooth_circle_prefix` (result D), else None; `max_len` is
+    the longest sequence the guarantee covers.
+
+    Used in: chapters "Lemma 3: the core head" and all of Part II.
+    """
+
+    tokens: torch.Tensor
+    m: int
+    k: int
+    lam: float
+    parameters: LipschitzParameters | SmoothParameters | None = None
+    max_len: int | None = None
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+    @property
+    def control_points(self) -> torch.Tensor:
+        """The control points c_j (N, m+1), read back from the key block."""
+        keys = self.tokens[:, self.m + 1 : 2 * (self.m + 1)]
+        return keys / torch.linalg.vector_norm(keys, dim=-1, keepdim=True)
+
+    @property
+    def values(self) -> torch.Tensor:
+        """The values v_j (N, k)."""
+        return self.tokens[:, 2 * (self.m + 1) :]
+
+    @property
+    def guaranteed_error(self) -> float | None:
+        """The sup error guaranteed for this prefix (results C or D), or None."""
+        return None if self.parameters is None else self.parameters.guaranteed
+
+
+class CoreHead(AttentionHead):
+    """The core head for inputs on S^m and outputs in R^k: W_Q = [I 0 0], W_K = [0 I 0],
+    W_V = [0 0 I] on tokens of size D = 2(m+1) + k. It knows nothing about any target.
+
+    Call it as `head(x, prefix)` with points `x` (..., T, m+1) on S^m, one sequence of T
+    tokens per leading index, and a `CorePrefix` (or its token tensor); it returns
+    (..., T, k), the output at every position. Every position attends to the whole prefix
+    and to the T input tokens of its sequence (with `causal=True`, to tokens 1..t only).
+
+    Used in: chapters "Lemma 3: the core head" and all of Part II.
+    """
+
+    def __init__(self, m: int, k: int) -> None:
+        m = check_positive_int(m, "m")
+        k = check_positive_int(k, "k")
+        d = m + 1
+        identity = torch.eye(d, dtype=torch.float64)
+        w_query = torch.zeros((d, 2 * d + k), dtype=torch.float64)
+        w_key = torch.zeros((d, 2 * d + k), dtype=torch.float64)
+        w_value = torch.zeros((k, 2 * d + k), dtype=torch.float64)
+        w_query[:, :d] = identity
+        w_key[:, d : 2 * d] = identity
+        w_value[:, 2 * d :] = torch.eye(k, dtype=torch.float64)
+        super().__init__(w_query, w_key, w_value)
+        self.m = m
+        self.k = k
+
+    def extra_repr(self) -> str:
+        return f"m={self.m}, k={self.k}, d_model={self.d_model}"
+
+    def embed(self, x: object) -> torch.Tensor:
+        """Input tokens [x; 0; 0] (..., T, D) for points `x` (..., T, m+1) on S^m.
+
+        Used in: chapter "Lemma 3: the core head".
+        """
+        points = as_float64(x, "x", min_ndim=2, last_dim=self.m + 1)
+        check_on_sphere(points, "x")
+        padding = torch.zeros((*points.shape[:-1], self.m + 1 + self.k), dtype=torch.float64)
+        return torch.cat((points, padding), dim=-1)
+
+    def _prefix_tokens(self, prefix: CorePrefix | object) -> torch.Tensor:
+        if isinstance(prefix, CorePrefix):
+            if (prefix.m, prefix.k) != (self.m, self.k):
+                raise ValueError(
+                    f"this prefix was built for CoreHead(m={prefix.m}, k={prefix.k}); "
+                    f"the head is CoreHead(m={self.m}, k={self.k})"
+                )
+            return prefix.tokens
+        tokens = as_float64(prefix, "prefix", ndim=2)
+        if tokens.shape[1] != self.d_model:
+            raise ValueError(
+                f"prefix tokens must have {self.d_model} = 2(m+1) + k columns for "
+                f"CoreHead(m={self.m}, k={self.k}); got shape {tuple(tokens.shape)}"
+            )
+        if tokens.shape[0] == 0:
+            raise ValueError("the prefix is empty: give at least one prefix token")
+        return tokens
+
+    def forward(  # type: ignore[override]
+        self,
+        x: object,
+        prefix: CorePrefix | object,
+        *,
+        causal: bool = False,
+        block_elements: int = DEFAULT_BLOCK_ELEMENTS,
+    ) -> torch.Tensor:
+        """Outputs (..., T, k) of the head at every position of the sequences `x`
+        (..., T, m+1) with context [prefix, x].
+
+        The prefix block is evaluated by the generic streaming softmax of `AttentionHead`.
+        The input block is evaluated in closed form: every input scores 0 and carries the
+        value 0, so it contributes log-normaliser log T (log t at position t if causal) and
+        output 0. The tests check this against the generic evaluation.
+
+        Used in: chapters "Lemma 3: the core head" and all of Part II.
+        """
+        tokens = self.embed(x)
+        prefix_tokens = self._prefix_tokens(prefix)
+        block_elements = check_positive_int(block_elements, "block_elements")
+        from_prefix = self._stream(
+            tokens, prefix_tokens, causal=False, block_elements=block_elements
+        )
+        n_inputs = tokens.shape[-2]
+        if causal:
+            counts = torch.arange(1, n_inputs + 1, dtype=torch.float64)
+        else:
+            counts = torch.full((n_inputs,), float(n_inputs), dtype=torch.float64)
+        from_inputs = PartialAttention(
+            log_normaliser=torch.log(counts).expand(from_prefix.log_normaliser.shape),
+            output=torch.zeros_like(from_prefix.output),
+        )
+        return merge_partial(from_prefix, from_inputs).output
+
+
+def core_prefix(control_points: object, values: object, lam: float) -> CorePrefix:
+    """The prefix [0; lam c_j; v_j] for explicit control points `control_points` (N, m+1) on
+    S^m, values `values` (N, k) and inverse temperature `lam` > 0.
+
+    Large lam on a fixed point set gives nearest-control-point (Voronoi) interpolation;
+    lam of order N^(2/m) gives a normalised von Mises-Fisher kernel smoother.
+
+    Used in: chapters "Lemma 3: the core head", "Theorem 4: Jackson-type bounds".
+    """
+    points = as_float64(control_points, "control_points", ndim=2)
+    check_on_sphere(points, "control_points")
+    vals = as_float64(values, "values", ndim=2)
+    if vals.shape[0] != points.shape[0]:
+        raise ValueError(
+            f"need one value per control point: {points.shape[0]} control points, "
+            f"{vals.shape[0]} values"
+        )
+    if points.shape[0] == 0:
+        raise ValueError("control_points is empty: give at least one control point")
+    if vals.shape[1] == 0:
+        raise ValueError("values must have at least one column (k >= 1)")
+    lam = check_positive_float(lam, "lam")
+    m = points.shape[1] - 1
+    zeros = torch.zeros_like(points)
+    tokens = torch.cat((zeros, lam * points, vals), dim=1)
+    return CorePrefix(tokens=tokens, m=m, k=vals.shape[1], lam=lam)
+
+
+def evaluate_target(
+    f: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, name: str = "f"
+) -> torch.Tensor:
+    """Values f(points) (Q, k) of a target f at `points` (Q, m+1), checked: f must be callable
+    and return a finite real array of shape (Q, k).
+
+    Used in: all chapters of Part II.
+    """
+    if not callable(f):
+        raise TypeError(f"{name} must be a function of points (Q, m+1) -> (Q, k); got {f!r:.60}")
+    values = f(points.clone())
+    try:
+        values = as_float64(values, f"{name}(x)")
+    except TypeError as err:
+        raise TypeError(f"{name} must return an array of real numbers: {err}") from err
+    if values.ndim != 2 or values.shape[0] != points.shape[0]:
+        hint = " (for a scalar target return f(x)[:, None])" if values.ndim == 1 else ""
+        raise ValueError(
+            f"{name} must return shape (Q, k) = ({points.shape[0]}, k) for Q = "
+            f"{points.shape[0]} points; got {tuple(values.shape)}{hint}"
+        )
+    return values
+
+
+def _check_lipschitz_on_net(values: torch.Tensor, net: SphereNet, lipschitz: float) -> None:
+    """Necessary check of the claimed Lipschitz constant: on up to 2000 control points spread
+    over the net, f may not change faster than `lipschitz` towards the nearest other point."""
+    n = len(net)
+    if n < 2:
+        return
+    sample = torch.linspace(0, n - 1, min(n, 2000)).round().long().unique()
+    distance, nearest = nearest_point(net.points[sample], net.points, exclude=sample)
+    gaps = torch.linalg.vector_norm(values[sample] - values[nearest], dim=1)
+    worst = float((gaps / distance.clamp_min(1e-300)).max())
+    if worst > lipschitz * (1 + 1e-9) + 1e-12:
+        raise ValueError(
+            f"f is not {lipschitz}-Lipschitz: between two neighbouring control points it "
+            f"changes by {worst:.6g} times their geodesic distance. Pass a larger lipschitz."
+        )
+
+
+def build_prefix(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    m: int,
+    eps: float,
+    lipschitz: float,
+    bound: float,
+    max_len: int,
+) -> CorePrefix:
+    """A prefix for `CoreHead(m, k)` that approximates f: S^m -> R^k to sup error `eps` at
+    every position of every sequence of at most `max_len` tokens (result C of the book).
+
+    `f` maps a float64 tensor of points (Q, m+1) to (Q, k); it must be `lipschitz`-Lipschitz
+    for the geodesic distance and bounded by `bound` in Euclidean norm. The construction:
+    a delta-net with delta = eps / (4 L) (at most pi/4), values v_j = f(c_j), and the
+    inverse temperature of `lipschitz_parameters`. The returned prefix records delta, lam, N
+    and the guaranteed error (<= eps) in `.parameters`.
+
+    Raises ValueError if f breaks the stated bound on a control point, or visibly breaks the
+    Lipschitz constant on neighbouring control points (a necessary check, not a proof).
+
+    Used in: chapters "Theorem 1: density on the sphere", "Corollary 2: element-wise maps",
+    "Theorem 4: Jackson-type bounds".
+    """
+    m = check_positive_int(m, "m")
+    eps = check_positive_float(eps, "eps")
+    if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float):
+        raise TypeError(f"lipschitz must be a real number; got {lipschitz!r}")
+    if not math.isfinite(lipschitz) or lipschitz < 0:
+        raise ValueError(f"lipschitz must be a finite number >= 0; got {lipschitz}")
+    bound = check_positive_float(bound, "bound")
+    max_len = check_positive_int(max_len, "max_len")
+    if not callable(f):
+        raise TypeError(f"f must be a function of points (Q, m+1) -> (Q, k); got {f!r:.60}")
+    net = delta_net(m, lipschitz_delta(eps, float(lipschitz)))
+    values = evaluate_target(f, net.points)
+    largest = float(torch.linalg.vector_norm(values, dim=1).max())
+    if largest > bound * (1 + 1e-12):
+        raise ValueError(
+            f"|f| reaches {largest:.6g} on a control point, above the stated bound {bound}"
+        )
+    _check_lipschitz_on_net(values, net, float(lipschitz))
+    parameters = lipschitz_parameters(
+        eps=eps,
+        lipschitz=float(lipschitz),
+        bound=bound,
+        n_points=len(net),
+        radius=net.radius,
+        max_len=max_len,
+    )
+    prefix = core_prefix(net.points, values, parameters.lam)
+    return CorePrefix(
+        tokens=prefix.tokens,
+        m=m,
+        k=prefix.k,
+        lam=prefix.lam,
+        parameters=parameters,
+        max_len=max_len,
+    )
+
+
+def circle_fourier_norms(
+    f: Callable[[torch.Tensor], torch.Tensor], *, n_samples: int = 4096
+) -> torch.Tensor:
+    """Norms a_n = |f_n| + |f_-n| (a_0 = |f_0|) of the Fourier coefficients of f: S^1 -> R^k,
+    n = 0 .. n_samples/2 - 1, from the FFT of f at `n_samples` equally spaced points. Exact
+    (to rounding) for trigonometric polynomials of degree < n_samples/2; for other smooth f
+    an estimate whose error is the aliased tail of the spectrum. Trailing norms below
+    1e-14 of the largest are dropped.
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+    n_samples = check_positive_int(n_samples, "n_samples", minimum=4)
+    points = circle_points(n_samples)
+    values = evaluate_target(f, points)  # (n, k)
+    spectrum = torch.fft.fft(values.to(torch.complex128), dim=0) / n_samples
+    norms = torch.linalg.vector_norm(spectrum, dim=1)  # |f_n| for n = 0..n-1 (negatives wrap)
+    half = n_samples // 2
+    a = torch.zeros(half, dtype=torch.float64)
+    a[0] = norms[0]
+    a[1:] = norms[1:half] + norms[n_samples - half + 1 :].flip(0)  # |f_n| + |f_-n|
+    keep = torch.nonzero(a > 1e-14 * a.max()).max().item() + 1 if a.max() > 0 else 1
+    return a[:keep]
+
+
+def smooth_circle_prefix(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    eps: float,
+    bound: float,
+    max_len: int,
+    fourier_norms: object | None = None,
+) -> CorePrefix:
+    """A prefix for `CoreHead(1, k)` that approximates a smooth f: S^1 -> R^k to sup error
+    `eps` on sequences of at most `max_len` tokens (result D of the book): N equally spaced
+    control points, values v_j = f(c_j), and the fewest N (with its lam) for which
+    `smooth_circle_error_bound` is at most eps.
+
+    `fourier_norms` (see `circle_fourier_norms`) make the guarantee rigorous; if omitted they
+    are estimated by FFT, which is exact for trigonometric polynomials of degree < 2048.
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+    eps = check_positive_float(eps, "eps")
+    bound = check_positive_float(bound, "bound")
+    max_len = check_positive_int(max_len, "max_len")
+    norms = circle_fourier_norms(f) if fourier_norms is None else fourier_norms
+    parameters = smooth_circle_parameters(norms, eps=eps, max_len=max_len, bound=bound)
+    points = circle_points(parameters.n_points)
+    values = evaluate_target(f, points)
+    largest = float(torch.linalg.vector_norm(values, dim=1).max())
+    if largest > bound * (1 + 1e-12):
+        raise ValueError(
+            f"|f| reaches {largest:.6g} on a control point, above the stated bound {bound}"
+        )
+    prefix = core_prefix(points, values, parameters.lam)
+    return CorePrefix(
+        tokens=prefix.tokens,
+        m=1,
+        k=prefix.k,
+        lam=prefix.lam,
+        parameters=parameters,
+        max_len=max_len,
+    )
