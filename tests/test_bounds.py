@@ -15,8 +15,12 @@ from prefix_approx import (
     circle_fourier_norms,
     circle_points,
     core_prefix,
+    density_error_bound,
+    density_parameters,
+    lipschitz_delta,
     lipschitz_error_bound,
     lipschitz_parameters,
+    modulus_delta,
     paper_prefix_length_exponent,
     random_sphere_points,
     smooth_circle_error_bound,
@@ -200,3 +204,52 @@ def test_smooth_parameters_reject_bad_input() -> None:
             torch.tensor([0.0, 1.0]), n_points=2, lam=500.0, max_len=1, bound=1
         )
     )
+
+
+# ------------------------------------------------------ density (any modulus)
+def test_modulus_delta_is_the_largest_admissible_radius() -> None:
+    delta = modulus_delta(0.2, math.sqrt)  # sqrt(2 delta) <= 0.1  <=>  delta <= 0.005
+    assert delta == pytest.approx(0.005, rel=1e-9) and math.sqrt(2 * delta) <= 0.1
+    assert modulus_delta(0.2, lambda t: 0.0) == pytest.approx(math.pi / 4)
+    assert modulus_delta(1.0, lambda t: t) == pytest.approx(lipschitz_delta(1.0, 1.0))
+    with pytest.raises(ValueError, match="tend to 0 at 0"):
+        modulus_delta(0.1, lambda t: 1.0)
+    with pytest.raises(ValueError, match="finite values >= 0"):
+        modulus_delta(0.1, lambda t: float("nan"))
+    with pytest.raises(TypeError, match="modulus must be a function"):
+        modulus_delta(0.1, 3.0)
+
+
+def test_density_parameters_split_eps_into_half_quarter_quarter() -> None:
+    params = density_parameters(
+        eps=0.1, near_error=0.05, delta=0.01, bound=2.0, n_points=1000, radius=0.0099, max_len=64
+    )
+    far_and_inputs = params.guaranteed - params.near_error
+    assert params.guaranteed <= 0.1 and far_and_inputs <= 0.05 + 1e-15
+    assert params.guaranteed == pytest.approx(
+        density_error_bound(
+            near_error=0.05,
+            bound=2.0,
+            n_points=1000,
+            radius=0.0099,
+            split=0.02,
+            lam=params.lam,
+            max_len=64,
+        )
+    )
+    with pytest.raises(ValueError, match="at most eps/2"):
+        density_parameters(
+            eps=0.1, near_error=0.06, delta=0.01, bound=1, n_points=9, radius=0.01, max_len=1
+        )
+    with pytest.raises(ValueError, match="at most pi/4"):
+        density_parameters(
+            eps=0.1, near_error=0.0, delta=1.0, bound=1, n_points=9, radius=0.5, max_len=1
+        )
+
+
+def test_lipschitz_delta() -> None:
+    assert lipschitz_delta(0.4, 2.0) == pytest.approx(0.05)
+    assert lipschitz_delta(10.0, 1.0) == pytest.approx(math.pi / 4)
+    assert lipschitz_delta(0.1, 0.0) == pytest.approx(math.pi / 4)
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        lipschitz_delta(0.0, 1.0)

@@ -226,6 +226,8 @@ def test_build_prefix_rejects_bad_arguments() -> None:
         build_prefix(f, **{**ok, "m": 0})
     with pytest.raises(ValueError, match="lipschitz must be a finite number >= 0"):
         build_prefix(f, **{**ok, "lipschitz": -1.0})
+    with pytest.raises(TypeError, match="lipschitz must be a real number"):
+        build_prefix(f, **{**ok, "lipschitz": "1"})
     with pytest.raises(ValueError, match="bound must be a finite number > 0"):
         build_prefix(f, **{**ok, "bound": float("inf")})
     with pytest.raises(ValueError, match="max_len must be an integer >= 1"):
@@ -276,3 +278,29 @@ def test_core_prefix_and_evaluate_target_reject_bad_input() -> None:
     with pytest.raises(TypeError, match="must be a function"):
         evaluate_target("f", points)
     assert evaluate_target(lambda x: x, points).shape == (4, 2)
+
+
+# ------------------------------------------------- continuous targets (Theorem 1)
+def test_build_prefix_with_a_modulus_of_continuity_for_a_holder_target() -> None:
+    """sqrt(d(x, p)) is not Lipschitz at p, but its modulus is w(t) = sqrt(t)."""
+    pole = random_sphere_points(1, 1, seed=5)[0]
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt(geodesic_distance(x, pole.expand_as(x)))[:, None]
+
+    prefix = build_prefix(f, m=1, eps=0.2, bound=math.sqrt(math.pi), max_len=10, modulus=math.sqrt)
+    params = prefix.parameters
+    assert params.near_error == pytest.approx(math.sqrt(2 * params.delta))
+    assert params.near_error <= 0.1 + 1e-12 and params.guaranteed <= 0.2
+    x = torch.cat([pole[None], random_sphere_points(2999, 1, seed=6)]).reshape(300, 10, 2)
+    assert sup_error(CoreHead(1, 1), prefix, f, x) <= 0.2
+
+
+def test_build_prefix_needs_exactly_one_continuity_statement() -> None:
+    f, _, bound = sine_target(1, seed=0, frequency=1.0)
+    with pytest.raises(ValueError, match="exactly one of lipschitz= or modulus="):
+        build_prefix(f, m=1, eps=0.1, bound=bound, max_len=2)
+    with pytest.raises(ValueError, match="exactly one of lipschitz= or modulus="):
+        build_prefix(f, m=1, eps=0.1, bound=bound, max_len=2, lipschitz=1.0, modulus=abs)
+    with pytest.raises(ValueError, match="continuous with the given modulus"):
+        build_prefix(f, m=1, eps=0.1, bound=bound, max_len=2, modulus=lambda t: 0.1 * t)

@@ -1,7 +1,9 @@
 """Error bounds for the core head and the prefix lengths they imply.
 
-- `lipschitz_error_bound` and `lipschitz_parameters`: the book's Jackson-type bound for
-  L-Lipschitz targets (result C), with every constant explicit.
+- `density_error_bound` and `density_parameters`: the error of the density construction for
+  any continuous target with a known modulus of continuity (the book's proof of Theorem 1).
+- `lipschitz_error_bound` and `lipschitz_parameters`: the same for L-Lipschitz targets, the
+  book's Jackson-type bound (result C), with every constant explicit.
 - `bessel_ratios` and `smooth_circle_error_bound`: the book's bound for smooth targets on the
   circle (result D), in terms of ratios of modified Bessel functions I_n(lam) / I_0(lam).
 - `paper_prefix_length_exponent`: the exponent 10 + 14m + 4m^2 of the paper's bound.
@@ -12,6 +14,7 @@ Everything here is a formula; the constructions that use them live in `core_head
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -19,11 +22,15 @@ import torch
 from ._validation import as_float64, check_positive_float, check_positive_int
 
 __all__ = [
-    "LipschitzParameters",
+    "DensityParameters",
     "SmoothParameters",
     "bessel_ratios",
+    "density_error_bound",
+    "density_parameters",
+    "lipschitz_delta",
     "lipschitz_error_bound",
     "lipschitz_parameters",
+    "modulus_delta",
     "paper_prefix_length_exponent",
     "smooth_circle_error_bound",
     "smooth_circle_parameters",
@@ -43,9 +50,9 @@ def _check_nonnegative(value: object, name: str) -> float:
     return value
 
 
-def lipschitz_error_bound(
+def density_error_bound(
     *,
-    lipschitz: float,
+    near_error: float,
     bound: float,
     n_points: int,
     radius: float,
@@ -55,10 +62,10 @@ def lipschitz_error_bound(
 ) -> float:
     """Worst-case sup error of the core head with control points c_j forming a net of
     covering radius `radius`, values v_j = f(c_j), inverse temperature `lam` and at most
-    `max_len` input tokens, for any f with Lipschitz constant `lipschitz` (geodesic) and
-    sup |f| <= `bound`:
+    `max_len` input tokens, for any f with sup |f| <= `bound` that changes by at most
+    `near_error` between points within `split` of each other:
 
-        L * split + 2 B N exp(-lam (cos radius - cos split)) + B T exp(-lam cos radius).
+        near_error + 2 B N exp(-lam (cos radius - cos split)) + B T exp(-lam cos radius).
 
     Control points within `split` of x are "near" (first term); the others are "far" (second
     term); the last term is the attention taken by the T input tokens. Needs
@@ -66,7 +73,7 @@ def lipschitz_error_bound(
 
     Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
     """
-    lipschitz = _check_nonnegative(lipschitz, "lipschitz")
+    near_error = _check_nonnegative(near_error, "near_error")
     bound = _check_nonnegative(bound, "bound")
     n_points = check_positive_int(n_points, "n_points")
     radius = check_positive_float(radius, "radius")
@@ -78,15 +85,46 @@ def lipschitz_error_bound(
     gap = math.cos(radius) - math.cos(split)
     far = 2.0 * bound * n_points * math.exp(-lam * gap)
     inputs = bound * max_len * math.exp(-lam * math.cos(radius))
-    return lipschitz * split + far + inputs
+    return near_error + far + inputs
+
+
+def lipschitz_error_bound(
+    *,
+    lipschitz: float,
+    bound: float,
+    n_points: int,
+    radius: float,
+    split: float,
+    lam: float,
+    max_len: int,
+) -> float:
+    """`density_error_bound` for an L-Lipschitz target (geodesic distance), whose near error
+    is L * split:
+
+        L * split + 2 B N exp(-lam (cos radius - cos split)) + B T exp(-lam cos radius).
+
+    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    """
+    lipschitz = _check_nonnegative(lipschitz, "lipschitz")
+    split_value = check_positive_float(split, "split")
+    return density_error_bound(
+        near_error=lipschitz * split_value,
+        bound=bound,
+        n_points=n_points,
+        radius=radius,
+        split=split,
+        lam=lam,
+        max_len=max_len,
+    )
 
 
 @dataclass(frozen=True)
-class LipschitzParameters:
-    """The choices of result C for accuracy `eps`: the net's target radius `delta`
-    (radians), the near/far split 2 delta, and the inverse temperature `lam`, for a net of
-    `n_points` points with certified radius `radius` <= delta; `guaranteed` is the resulting
-    worst-case error, at most `eps`.
+class DensityParameters:
+    """The choices of the density construction for accuracy `eps`: the net's target radius
+    `delta` (radians), the near/far split 2 delta, the inverse temperature `lam`, for a net of
+    `n_points` points with certified `radius` <= delta; `near_error` is the target's largest
+    change over distance 2 delta (at most eps/2) and `guaranteed` the resulting worst-case
+    error, at most `eps`.
 
     Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
     """
@@ -96,15 +134,109 @@ class LipschitzParameters:
     radius: float
     n_points: int
     lam: float
+    near_error: float
     guaranteed: float
 
 
 def lipschitz_delta(eps: float, lipschitz: float) -> float:
     """The net radius of result C: delta = eps / (4 L), capped at pi/4 (any radius works for a
-    constant target, L = 0)."""
+    constant target, L = 0).
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+    eps = check_positive_float(eps, "eps")
+    lipschitz = _check_nonnegative(lipschitz, "lipschitz")
     if lipschitz == 0:
         return MAX_DELTA
     return min(eps / (4.0 * lipschitz), MAX_DELTA)
+
+
+def modulus_delta(eps: float, modulus: Callable[[float], float]) -> float:
+    """The largest net radius delta <= pi/4 (to 1e-12 relative) with modulus(2 delta) <= eps/2,
+    by bisection, for a modulus of continuity `modulus`: a nondecreasing function with
+    |f(x) - f(y)| <= modulus(d(x, y)) and modulus(t) -> 0 as t -> 0.
+
+    Used in: chapter "Theorem 1: density on the sphere".
+    """
+    eps = check_positive_float(eps, "eps")
+    if not callable(modulus):
+        raise TypeError(f"modulus must be a function of a distance; got {modulus!r:.60}")
+
+    def ok(delta: float) -> bool:
+        value = float(modulus(2.0 * delta))
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"modulus must return finite values >= 0; got {value} at {2 * delta}")
+        return value <= eps / 2
+
+    if ok(MAX_DELTA):
+        return MAX_DELTA
+    low, high = 0.0, MAX_DELTA
+    for _ in range(200):
+        middle = (low + high) / 2
+        if ok(middle):
+            low = middle
+        else:
+            high = middle
+        if low > 0 and high - low <= 1e-12 * low:
+            break
+    if low == 0.0 or not ok(low):
+        raise ValueError(
+            "no delta > 0 has modulus(2 delta) <= eps/2: a modulus of continuity must tend "
+            "to 0 at 0"
+        )
+    return low
+
+
+def density_parameters(
+    *,
+    eps: float,
+    near_error: float,
+    delta: float,
+    bound: float,
+    n_points: int,
+    radius: float,
+    max_len: int,
+) -> DensityParameters:
+    """Choose the inverse temperature of the density construction for a net already built.
+
+    Given a target whose change over distance 2 delta is at most `near_error` <= eps/2, a net
+    of `n_points` points with certified `radius` <= delta, split 2 delta, and
+
+        lam = max( ln(8 B N / eps) / (cos r - cos 2 delta),  ln(4 B T / eps) / cos r,  1 ),
+
+    the three terms of `density_error_bound` are at most eps/2, eps/4 and eps/4 (the floor
+    of 1 only lowers them, and keeps lam > 0 so the control points can be read back).
+
+    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    """
+    eps = check_positive_float(eps, "eps")
+    near_error = _check_nonnegative(near_error, "near_error")
+    delta = check_positive_float(delta, "delta")
+    bound = check_positive_float(bound, "bound")
+    n_points = check_positive_int(n_points, "n_points")
+    radius = check_positive_float(radius, "radius")
+    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    if near_error > eps / 2 * (1 + 1e-12):
+        raise ValueError(f"near_error {near_error} must be at most eps/2 = {eps / 2}")
+    if delta > MAX_DELTA * (1 + 1e-12):
+        raise ValueError(f"delta must be at most pi/4; got {delta}")
+    if radius > delta * (1 + 1e-12):
+        raise ValueError(f"the net's radius {radius} exceeds delta = {delta}")
+    split = 2.0 * delta
+    gap = math.cos(radius) - math.cos(split)
+    lam_far = math.log(8.0 * bound * n_points / eps) / gap
+    lam_inputs = math.log(4.0 * bound * max_len / eps) / math.cos(radius) if max_len else 0.0
+    lam = max(lam_far, lam_inputs, 1.0)
+    guaranteed = density_error_bound(
+        near_error=near_error,
+        bound=bound,
+        n_points=n_points,
+        radius=radius,
+        split=split,
+        lam=lam,
+        max_len=max_len,
+    )
+    return DensityParameters(eps, delta, radius, n_points, lam, near_error, guaranteed)
 
 
 def lipschitz_parameters(
@@ -115,43 +247,23 @@ def lipschitz_parameters(
     n_points: int,
     radius: float,
     max_len: int,
-) -> LipschitzParameters:
-    """Choose the inverse temperature of result C for a net already built.
-
-    With delta = eps / (4L) (capped at pi/4), a net of `n_points` points and certified
-    `radius` <= delta, split 2 delta and
-
-        lam = max( ln(8 B N / eps) / (cos r - cos 2 delta),  ln(4 B T / eps) / cos r,  1 ),
-
-    the three terms of `lipschitz_error_bound` are at most eps/2, eps/4 and eps/4 (the floor
-    of 1 only lowers them, and keeps lam > 0 so the control points can be read back).
+) -> DensityParameters:
+    """`density_parameters` for an L-Lipschitz target (result C): delta = eps / (4L) (capped
+    at pi/4) and near error 2 L delta <= eps/2.
 
     Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
     """
-    eps = check_positive_float(eps, "eps")
     lipschitz = _check_nonnegative(lipschitz, "lipschitz")
-    bound = check_positive_float(bound, "bound")
-    n_points = check_positive_int(n_points, "n_points")
-    radius = check_positive_float(radius, "radius")
-    max_len = check_positive_int(max_len, "max_len", minimum=0)
     delta = lipschitz_delta(eps, lipschitz)
-    if radius > delta * (1 + 1e-12):
-        raise ValueError(f"the net's radius {radius} exceeds delta = eps / (4L) = {delta}")
-    split = 2.0 * delta
-    gap = math.cos(radius) - math.cos(split)
-    lam_far = math.log(8.0 * bound * n_points / eps) / gap
-    lam_inputs = math.log(4.0 * bound * max_len / eps) / math.cos(radius) if max_len else 0.0
-    lam = max(lam_far, lam_inputs, 1.0)
-    guaranteed = lipschitz_error_bound(
-        lipschitz=lipschitz,
+    return density_parameters(
+        eps=eps,
+        near_error=2.0 * lipschitz * delta,
+        delta=delta,
         bound=bound,
         n_points=n_points,
         radius=radius,
-        split=split,
-        lam=lam,
         max_len=max_len,
     )
-    return LipschitzParameters(eps, delta, radius, n_points, lam, guaranteed)
 
 
 def paper_prefix_length_exponent(m: int) -> int:

@@ -32,10 +32,11 @@ from ._validation import (
 )
 from .attention import DEFAULT_BLOCK_ELEMENTS, AttentionHead, PartialAttention, merge_partial
 from .bounds import (
-    LipschitzParameters,
+    DensityParameters,
     SmoothParameters,
+    density_parameters,
     lipschitz_delta,
-    lipschitz_parameters,
+    modulus_delta,
     smooth_circle_parameters,
 )
 from .sphere import SphereNet, circle_points, delta_net, nearest_point
@@ -66,7 +67,7 @@ class CorePrefix:
     m: int
     k: int
     lam: float
-    parameters: LipschitzParameters | SmoothParameters | None = None
+    parameters: DensityParameters | SmoothParameters | None = None
     max_len: int | None = None
 
     def __len__(self) -> int:
@@ -235,20 +236,25 @@ def evaluate_target(
     return values
 
 
-def _check_lipschitz_on_net(values: torch.Tensor, net: SphereNet, lipschitz: float) -> None:
-    """Necessary check of the claimed Lipschitz constant: on up to 2000 control points spread
-    over the net, f may not change faster than `lipschitz` towards the nearest other point."""
+def _check_modulus_on_net(
+    values: torch.Tensor, net: SphereNet, modulus: Callable[[float], float], claim: str
+) -> None:
+    """Necessary check of the claimed continuity: on up to 2000 control points spread over
+    the net, f may not change by more than modulus(d) towards the nearest other point."""
     n = len(net)
     if n < 2:
         return
     sample = torch.linspace(0, n - 1, min(n, 2000)).round().long().unique()
     distance, nearest = nearest_point(net.points[sample], net.points, exclude=sample)
     gaps = torch.linalg.vector_norm(values[sample] - values[nearest], dim=1)
-    worst = float((gaps / distance.clamp_min(1e-300)).max())
-    if worst > lipschitz * (1 + 1e-9) + 1e-12:
+    allowed = torch.tensor([float(modulus(float(d))) for d in distance], dtype=torch.float64)
+    excess = gaps - allowed * (1 + 1e-9) - 1e-12
+    if (excess > 0).any():
+        i = int(excess.argmax())
         raise ValueError(
-            f"f is not {lipschitz}-Lipschitz: between two neighbouring control points it "
-            f"changes by {worst:.6g} times their geodesic distance. Pass a larger lipschitz."
+            f"f is not {claim}: between two neighbouring control points at distance "
+            f"{float(distance[i]):.4g} it changes by {float(gaps[i]):.6g}, more than "
+            f"{float(allowed[i]):.6g}."
         )
 
 
@@ -257,46 +263,64 @@ def build_prefix(
     *,
     m: int,
     eps: float,
-    lipschitz: float,
     bound: float,
     max_len: int,
+    lipschitz: float | None = None,
+    modulus: Callable[[float], float] | None = None,
 ) -> CorePrefix:
     """A prefix for `CoreHead(m, k)` that approximates f: S^m -> R^k to sup error `eps` at
-    every position of every sequence of at most `max_len` tokens (result C of the book).
+    every position of every sequence of at most `max_len` tokens.
 
-    `f` maps a float64 tensor of points (Q, m+1) to (Q, k); it must be `lipschitz`-Lipschitz
-    for the geodesic distance and bounded by `bound` in Euclidean norm. The construction:
-    a delta-net with delta = eps / (4 L) (at most pi/4), values v_j = f(c_j), and the
-    inverse temperature of `lipschitz_parameters`. The returned prefix records delta, lam, N
-    and the guaranteed error (<= eps) in `.parameters`.
+    `f` maps a float64 tensor of points (Q, m+1) to (Q, k), bounded by `bound` in Euclidean
+    norm. Give exactly one of: `lipschitz`, a Lipschitz constant for the geodesic distance
+    (result C: delta = eps / (4L)), or `modulus`, a modulus of continuity w with
+    |f(x) - f(y)| <= w(d(x, y)) (Theorem 1: the largest delta with w(2 delta) <= eps/2).
+    The construction: a delta-net (delta <= pi/4), values v_j = f(c_j), and the inverse
+    temperature of `density_parameters`. The returned prefix records delta, lam, N and the
+    guaranteed error (<= eps) in `.parameters`.
 
     Raises ValueError if f breaks the stated bound on a control point, or visibly breaks the
-    Lipschitz constant on neighbouring control points (a necessary check, not a proof).
+    stated continuity on neighbouring control points (a necessary check, not a proof).
 
     Used in: chapters "Theorem 1: density on the sphere", "Corollary 2: element-wise maps",
     "Theorem 4: Jackson-type bounds".
     """
     m = check_positive_int(m, "m")
     eps = check_positive_float(eps, "eps")
-    if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float):
-        raise TypeError(f"lipschitz must be a real number; got {lipschitz!r}")
-    if not math.isfinite(lipschitz) or lipschitz < 0:
-        raise ValueError(f"lipschitz must be a finite number >= 0; got {lipschitz}")
     bound = check_positive_float(bound, "bound")
     max_len = check_positive_int(max_len, "max_len")
     if not callable(f):
         raise TypeError(f"f must be a function of points (Q, m+1) -> (Q, k); got {f!r:.60}")
-    net = delta_net(m, lipschitz_delta(eps, float(lipschitz)))
+    if (lipschitz is None) == (modulus is None):
+        raise ValueError("give exactly one of lipschitz= or modulus=")
+    if lipschitz is not None:
+        if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float):
+            raise TypeError(f"lipschitz must be a real number; got {lipschitz!r}")
+        if not math.isfinite(lipschitz) or lipschitz < 0:
+            raise ValueError(f"lipschitz must be a finite number >= 0; got {lipschitz}")
+        constant = float(lipschitz)
+        delta = lipschitz_delta(eps, constant)
+
+        def continuity(t: float) -> float:
+            return constant * t
+
+        claim = f"{constant}-Lipschitz"
+    else:
+        delta = modulus_delta(eps, modulus)  # type: ignore[arg-type]
+        continuity = modulus  # type: ignore[assignment]
+        claim = "continuous with the given modulus"
+    net = delta_net(m, delta)
     values = evaluate_target(f, net.points)
     largest = float(torch.linalg.vector_norm(values, dim=1).max())
     if largest > bound * (1 + 1e-12):
         raise ValueError(
             f"|f| reaches {largest:.6g} on a control point, above the stated bound {bound}"
         )
-    _check_lipschitz_on_net(values, net, float(lipschitz))
-    parameters = lipschitz_parameters(
+    _check_modulus_on_net(values, net, continuity, claim)
+    parameters = density_parameters(
         eps=eps,
-        lipschitz=float(lipschitz),
+        near_error=float(continuity(2.0 * delta)),
+        delta=delta,
         bound=bound,
         n_points=len(net),
         radius=net.radius,
