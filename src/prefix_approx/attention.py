@@ -27,6 +27,9 @@ from ._validation import as_float64, check_positive_int, check_seed
 #: Default number of query-token scores held in memory at once (16 MiB in float64).
 DEFAULT_BLOCK_ELEMENTS = 2**21
 
+#: Shifted scores below this are raised to it before exponentiating (exp(-700) ~ 1e-304).
+_LOWEST_EXPONENT = -700.0
+
 __all__ = [
     "DEFAULT_BLOCK_ELEMENTS",
     "AttentionHead",
@@ -232,8 +235,18 @@ class AttentionHead(torch.nn.Module):
     ) -> PartialAttention:
         batch = torch.broadcast_shapes(q.shape[:-2], tokens.shape[:-2])
         n_queries, n_tokens = q.shape[-2], tokens.shape[-2]
+        if tokens.ndim == 2 and not causal and math.prod(q.shape[:-2]) > 1:
+            # One context shared by every sequence (a prefix): all queries of all sequences
+            # form a single block, so the scores come from one large matrix product.
+            flat = self._stream(
+                q.reshape(1, -1, self.d_model), tokens, causal=False, block_elements=block_elements
+            )
+            return PartialAttention(
+                log_normaliser=flat.log_normaliser.reshape(*batch, n_queries),
+                output=flat.output.reshape(*batch, n_queries, self.d_value),
+            )
         q = q.expand(*batch, n_queries, self.d_model).reshape(-1, n_queries, self.d_model)
-        if tokens.ndim == 2:  # one context shared by every sequence (a prefix)
+        if tokens.ndim == 2:
             tokens = tokens[None]
         else:
             tokens = tokens.expand(*batch, n_tokens, self.d_model).reshape(
@@ -257,6 +270,7 @@ class AttentionHead(torch.nn.Module):
             for q_start in range(0, n_queries, query_block):
                 rows = slice(q_start, q_start + query_block)
                 scores = projected[:, rows] @ keys.transpose(-1, -2)  # (B, q, k)
+                hidden = None
                 if causal:
                     query_index = torch.arange(q_start, q_start + scores.shape[1])
                     token_index = torch.arange(start, start + scores.shape[2])
@@ -265,7 +279,11 @@ class AttentionHead(torch.nn.Module):
                 new_max = torch.maximum(running_max[:, rows], scores.amax(dim=-1))
                 shift = torch.where(torch.isfinite(new_max), new_max, torch.zeros_like(new_max))
                 rescale = torch.exp(running_max[:, rows] - shift)
-                weights = scores.sub_(shift[..., None]).exp_()  # in place: one tile in memory
+                # In place, one tile in memory. Clamping at -700 keeps exp out of the slow
+                # denormal range: a weight of 1e-304 instead of 0 changes no sum in float64.
+                weights = scores.sub_(shift[..., None]).clamp_(min=_LOWEST_EXPONENT).exp_()
+                if hidden is not None:
+                    weights.masked_fill_(hidden, 0.0)
                 running_sum[:, rows] = running_sum[:, rows] * rescale + weights.sum(dim=-1)
                 accumulator[:, rows] = accumulator[:, rows] * rescale[..., None] + weights @ values
                 running_max[:, rows] = new_max
