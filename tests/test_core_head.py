@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from prefix_approx import (
     AttentionHead,
     CoreHead,
-    CorePrefix,
     build_prefix,
     core_prefix,
     evaluate_target,
     geodesic_distance,
     random_sphere_points,
+    sup_error,
 )
 
 
@@ -56,13 +56,6 @@ def stack(*targets):
     lipschitz = math.sqrt(sum(t[1] ** 2 for t in targets))
     bound = math.sqrt(sum(t[2] ** 2 for t in targets))
     return f, lipschitz, bound
-
-
-def sup_error(head: CoreHead, prefix: CorePrefix, f, x: torch.Tensor) -> float:
-    """Largest Euclidean error over every position of every sequence x (B, T, m+1)."""
-    y = head(x, prefix)
-    target = f(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], -1)
-    return float(torch.linalg.vector_norm(y - target, dim=-1).max())
 
 
 # ------------------------------------------------------------------ the head itself
@@ -157,23 +150,20 @@ def test_build_prefix_guarantee_holds_on_dense_points(m, kind, eps, max_len, see
     params = prefix.parameters
     assert params is not None and params.guaranteed <= eps
     assert params.radius <= params.delta <= eps / (4 * lipschitz) + 1e-15
-    head = CoreHead(m, prefix.k)
-    # Full-length sequences are the worst case; include the control points' midpoints' region
-    # by sampling densely.
+    # Full-length sequences are the worst case; sample densely.
     n_seq = max(1, 3000 // max_len)
     x = random_sphere_points(n_seq * max_len, m, seed=seed + 7).reshape(n_seq, max_len, m + 1)
-    assert sup_error(head, prefix, f, x) <= eps
+    assert sup_error(f, prefix, x) <= eps
 
 
 def test_guarantee_on_s3_and_at_kinks() -> None:
     m = 3
     f, lipschitz, bound = distance_target(m, seed=11, scale=1.0)
     prefix = build_prefix(f, m=m, eps=1.0, lipschitz=lipschitz, bound=bound, max_len=8)
-    head = CoreHead(m, 1)
     pole = random_sphere_points(1, m, seed=11)
     near_kinks = torch.cat([pole, -pole, random_sphere_points(4000, m, seed=1)])
     x = near_kinks[: 8 * (near_kinks.shape[0] // 8)].reshape(-1, 8, m + 1)
-    assert sup_error(head, prefix, f, x) <= 1.0
+    assert sup_error(f, prefix, x) <= 1.0
     assert prefix.parameters.guaranteed <= 1.0
 
 
@@ -183,7 +173,7 @@ def test_shorter_sequences_and_causal_positions_are_covered() -> None:
     head = CoreHead(2, 1)
     for length in (1, 5, 20):
         x = random_sphere_points(50 * length, 2, seed=length).reshape(50, length, 3)
-        assert sup_error(head, prefix, f, x) <= 0.3
+        assert sup_error(f, prefix, x) <= 0.3
     x = random_sphere_points(50 * 20, 2, seed=3).reshape(50, 20, 3)
     y = head(x, prefix, causal=True)
     assert float((y - f(x.reshape(-1, 3)).reshape(50, 20, 1)).abs().max()) <= 0.3
@@ -196,7 +186,7 @@ def test_one_head_many_prefixes() -> None:
     x = random_sphere_points(64, 1, seed=0).reshape(4, 16, 2)
     for f, lipschitz, bound in (sine_target(1, 0, 3.0), distance_target(1, 1, 1.0)):
         prefix = build_prefix(f, m=1, eps=0.1, lipschitz=lipschitz, bound=bound, max_len=16)
-        assert sup_error(head, prefix, f, x) <= 0.1
+        assert sup_error(f, prefix, x) <= 0.1
     for name, b in head.named_buffers():
         assert torch.equal(b, before[name])
 
@@ -293,7 +283,7 @@ def test_build_prefix_with_a_modulus_of_continuity_for_a_holder_target() -> None
     assert params.near_error == pytest.approx(math.sqrt(2 * params.delta))
     assert params.near_error <= 0.1 + 1e-12 and params.guaranteed <= 0.2
     x = torch.cat([pole[None], random_sphere_points(2999, 1, seed=6)]).reshape(300, 10, 2)
-    assert sup_error(CoreHead(1, 1), prefix, f, x) <= 0.2
+    assert sup_error(f, prefix, x) <= 0.2
 
 
 def test_build_prefix_needs_exactly_one_continuity_statement() -> None:
@@ -304,3 +294,16 @@ def test_build_prefix_needs_exactly_one_continuity_statement() -> None:
         build_prefix(f, m=1, eps=0.1, bound=bound, max_len=2, lipschitz=1.0, modulus=abs)
     with pytest.raises(ValueError, match="continuous with the given modulus"):
         build_prefix(f, m=1, eps=0.1, bound=bound, max_len=2, modulus=lambda t: 0.1 * t)
+
+
+def test_sup_error_matches_a_direct_computation() -> None:
+    f, lipschitz, bound = sine_target(2, seed=1, frequency=1.5)
+    prefix = build_prefix(f, m=2, eps=0.4, bound=bound, max_len=5, lipschitz=lipschitz)
+    x = random_sphere_points(50, 2, seed=2).reshape(10, 5, 3)
+    direct = (CoreHead(2, 1)(x, prefix) - f(x.reshape(-1, 3)).reshape(10, 5, 1)).abs().max()
+    assert sup_error(f, prefix, x) == pytest.approx(direct.item(), rel=1e-15)
+    assert sup_error(f, prefix, x, causal=True) <= 0.4
+    with pytest.raises(TypeError, match="must be a CorePrefix"):
+        sup_error(f, prefix.tokens, x)
+    with pytest.raises(ValueError, match="last dimension 3"):
+        sup_error(f, prefix, random_sphere_points(4, 1, seed=0)[:, None])

@@ -44,6 +44,7 @@ from .core_head import (
     core_prefix,
     evaluate_target,
     smooth_circle_prefix,
+    sup_error,
 )
 from .plotting import use_book_style
 from .reproducibility import set_deterministic_defaults
@@ -102,5 +103,6 @@ __all__ = [
     "smooth_circle_error_bound",
     "smooth_circle_parameters",
     "smooth_circle_prefix",
+    "sup_error",
     "use_book_style",
 ]

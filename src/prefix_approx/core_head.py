@@ -49,6 +49,7 @@ __all__ = [
     "core_prefix",
     "evaluate_target",
     "smooth_circle_prefix",
+    "sup_error",
 ]
 
 
@@ -234,6 +235,28 @@ def evaluate_target(
             f"{points.shape[0]} points; got {tuple(values.shape)}{hint}"
         )
     return values
+
+
+def sup_error(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    prefix: CorePrefix,
+    x: object,
+    *,
+    causal: bool = False,
+) -> float:
+    """Largest Euclidean error |H(x_t) - f(x_t)| of the core head with `prefix` over every
+    position of the sequences `x` (..., T, m+1); pass points (Q, m+1) as x[:, None] for Q
+    sequences of one token.
+
+    Used in: all chapters of Part II.
+    """
+    if not isinstance(prefix, CorePrefix):
+        raise TypeError(f"prefix must be a CorePrefix; got {type(prefix).__name__}")
+    points = as_float64(x, "x", min_ndim=2, last_dim=prefix.m + 1)
+    output = CoreHead(prefix.m, prefix.k)(points, prefix, causal=causal)
+    flat = points.reshape(-1, prefix.m + 1)
+    target = evaluate_target(f, flat).reshape(output.shape)
+    return float(torch.linalg.vector_norm(output - target, dim=-1).max())
 
 
 def _check_modulus_on_net(
