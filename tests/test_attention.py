@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prefix_approx import AttentionHead, PartialAttention, merge_partial
+from prefix_approx import AttentionHead, PartialAttention, PrefixDecomposition, merge_partial
 
 
 def gaussian(shape: tuple[int, ...], seed: int, scale: float = 1.0) -> torch.Tensor:
@@ -148,6 +148,7 @@ def test_prefix_decomposition_lemma(n_prefix, n_inputs, scale, seed):
     p = gaussian((n_prefix, 5), seed + 2)
     x = gaussian((n_inputs, 5), seed + 3)
     d = head.decompose(q, p, x)
+    assert isinstance(d, PrefixDecomposition)
     scores_p = (q @ head.w_query.T) @ (p @ head.w_key.T).T
     scores_x = (q @ head.w_query.T) @ (x @ head.w_key.T).T
     z_p = torch.logsumexp(scores_p, -1)

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from prefix_approx import (
     CoreHead,
+    DensityParameters,
+    SmoothParameters,
     bessel_ratios,
     circle_fourier_norms,
     circle_points,
@@ -77,6 +79,7 @@ def test_lipschitz_parameters_meet_eps_and_bound_decreases_in_lam() -> None:
     params = lipschitz_parameters(
         eps=0.1, lipschitz=2.0, bound=3.0, n_points=500, radius=0.0124, max_len=32
     )
+    assert isinstance(params, DensityParameters)
     assert params.delta == pytest.approx(0.1 / 8)
     assert params.guaranteed <= 0.1
     common = {"lipschitz": 2.0, "bound": 3.0, "n_points": 500, "radius": 0.0124}
@@ -179,6 +182,7 @@ def test_smooth_prefix_meets_eps_and_n_grows_like_eps_to_minus_half() -> None:
     sizes = []
     for eps in (1e-2, 1e-4):
         prefix = smooth_circle_prefix(f, eps=eps, bound=math.e, max_len=8)
+        assert isinstance(prefix.parameters, SmoothParameters)
         assert prefix.guaranteed_error <= eps
         x = random_sphere_points(8 * 400, 1, seed=1).reshape(400, 8, 2)
         err = (CoreHead(1, 1)(x, prefix) - f(x.reshape(-1, 2)).reshape(400, 8, 1)).abs().max()
