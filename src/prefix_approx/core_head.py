@@ -18,6 +18,7 @@ inverse temperature lam, lives in the prefix.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -259,6 +260,15 @@ def sup_error(
     return float(torch.linalg.vector_norm(output - target, dim=-1).max())
 
 
+def _check_bound(values: torch.Tensor, bound: float) -> None:
+    """Raise ValueError if some value (a row of `values`) exceeds `bound` in Euclidean norm."""
+    largest = float(torch.linalg.vector_norm(values, dim=1).max())
+    if largest > bound * (1 + 1e-12):
+        raise ValueError(
+            f"|f| reaches {largest:.6g} on a control point, above the stated bound {bound}"
+        )
+
+
 def _check_modulus_on_net(
     values: torch.Tensor, net: SphereNet, modulus: Callable[[float], float], claim: str
 ) -> None:
@@ -334,11 +344,7 @@ def build_prefix(
         claim = "continuous with the given modulus"
     net = delta_net(m, delta)
     values = evaluate_target(f, net.points)
-    largest = float(torch.linalg.vector_norm(values, dim=1).max())
-    if largest > bound * (1 + 1e-12):
-        raise ValueError(
-            f"|f| reaches {largest:.6g} on a control point, above the stated bound {bound}"
-        )
+    _check_bound(values, bound)
     _check_modulus_on_net(values, net, continuity, claim)
     parameters = density_parameters(
         eps=eps,
@@ -350,14 +356,7 @@ def build_prefix(
         max_len=max_len,
     )
     prefix = core_prefix(net.points, values, parameters.lam)
-    return CorePrefix(
-        tokens=prefix.tokens,
-        m=m,
-        k=prefix.k,
-        lam=prefix.lam,
-        parameters=parameters,
-        max_len=max_len,
-    )
+    return dataclasses.replace(prefix, parameters=parameters, max_len=max_len)
 
 
 def circle_fourier_norms(
@@ -409,17 +408,6 @@ def smooth_circle_prefix(
     parameters = smooth_circle_parameters(norms, eps=eps, max_len=max_len, bound=bound)
     points = circle_points(parameters.n_points)
     values = evaluate_target(f, points)
-    largest = float(torch.linalg.vector_norm(values, dim=1).max())
-    if largest > bound * (1 + 1e-12):
-        raise ValueError(
-            f"|f| reaches {largest:.6g} on a control point, above the stated bound {bound}"
-        )
+    _check_bound(values, bound)
     prefix = core_prefix(points, values, parameters.lam)
-    return CorePrefix(
-        tokens=prefix.tokens,
-        m=1,
-        k=prefix.k,
-        lam=prefix.lam,
-        parameters=parameters,
-        max_len=max_len,
-    )
+    return dataclasses.replace(prefix, parameters=parameters, max_len=max_len)
