@@ -7,6 +7,8 @@ Modules are named after the paper's objects:
   input tokens with a streaming softmax; the prefix decomposition lemma.
 - `core_head`: the core head, its prefixes, and `build_prefix` (result C).
 - `bounds`: error bounds and the parameters they imply.
+- `kolmogorov_arnold`: explicit Kolmogorov-Arnold representations of sequence targets.
+- `transformer`: the prefixed transformer of Part III, its two routes and their prefixes.
 - `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
   covering numbers.
 - `reproducibility`: the settings every chapter applies first.
@@ -46,6 +48,15 @@ from .core_head import (
     smooth_circle_prefix,
     sup_error,
 )
+from .kolmogorov_arnold import (
+    KARepresentation,
+    check_sequences,
+    ka_centering,
+    ka_log_sum_exp,
+    ka_product,
+    ka_shift,
+    ka_times_mean,
+)
 from .plotting import use_book_style
 from .reproducibility import set_deterministic_defaults
 from .sphere import (
@@ -61,6 +72,18 @@ from .sphere import (
     nearest_point,
     random_sphere_points,
 )
+from .transformer import (
+    HeadPrefixReport,
+    PrefixedTransformer,
+    TransformerPrefixes,
+    gather_prefix_length,
+    gather_prefixes,
+    gather_transformer,
+    ka_prefixes,
+    ka_transformer,
+    mixing_prefixes,
+    mixing_transformer,
+)
 
 __version__ = "0.1.0"
 
@@ -70,14 +93,19 @@ __all__ = [
     "CoreHead",
     "CorePrefix",
     "DensityParameters",
+    "HeadPrefixReport",
+    "KARepresentation",
     "PartialAttention",
     "PrefixDecomposition",
+    "PrefixedTransformer",
     "PublicObject",
     "SmoothParameters",
     "SphereNet",
+    "TransformerPrefixes",
     "bessel_ratios",
     "build_prefix",
     "cap_fraction",
+    "check_sequences",
     "circle_fourier_norms",
     "circle_points",
     "core_prefix",
@@ -89,11 +117,23 @@ __all__ = [
     "density_parameters",
     "evaluate_target",
     "fibonacci_sphere",
+    "gather_prefix_length",
+    "gather_prefixes",
+    "gather_transformer",
     "geodesic_distance",
+    "ka_centering",
+    "ka_log_sum_exp",
+    "ka_prefixes",
+    "ka_product",
+    "ka_shift",
+    "ka_times_mean",
+    "ka_transformer",
     "lipschitz_delta",
     "lipschitz_error_bound",
     "lipschitz_parameters",
     "merge_partial",
+    "mixing_prefixes",
+    "mixing_transformer",
     "modulus_delta",
     "nearest_point",
     "paper_prefix_length_exponent",

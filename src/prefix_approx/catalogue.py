@@ -19,6 +19,8 @@ MODULES = (
     "sphere",
     "core_head",
     "bounds",
+    "kolmogorov_arnold",
+    "transformer",
     "reproducibility",
     "plotting",
     "catalogue",

@@ -1,0 +1,266 @@
+"""Kolmogorov-Arnold representations of sequence-to-sequence targets.
+
+A target g maps a sequence of n scalars x = (x_0, ..., x_(n-1)) in [0, 1]^n to n outputs in
+R^k, one per position j. A representation of g with Q terms is
+
+    g_j(x) = sum_(q < Q) chi_(j,q)( mean_p psi_(p,q)(x_p) ),
+
+with continuous inner functions psi_(p,q): [0, 1] -> R (shared by all output positions) and
+outer functions chi_(j,q): R -> R^k. (Using the mean instead of the sum only rescales the
+argument of chi.) The Kolmogorov-Arnold theorem says that Q = 2n + 1 terms suffice for every
+continuous g. The explicit representations here need at most that many, and carry the
+constants the prefixed transformer's error budget needs: ranges and Lipschitz constants.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ._validation import as_float64, check_positive_float, check_positive_int
+
+__all__ = [
+    "KARepresentation",
+    "check_sequences",
+    "ka_centering",
+    "ka_log_sum_exp",
+    "ka_product",
+    "ka_shift",
+    "ka_times_mean",
+]
+
+Inner = Callable[[torch.Tensor, int, int], torch.Tensor]
+Outer = Callable[[torch.Tensor, int, int], torch.Tensor]
+
+
+def check_sequences(x: object, n: int, name: str = "x") -> torch.Tensor:
+    """`x` as a float64 tensor of B sequences of n scalar tokens, shape (B, n), with every
+    token in [0, 1]; raises a clear error otherwise.
+
+    Used in: chapters of Part III.
+    """
+    seq = as_float64(x, name, ndim=2)
+    if seq.shape[1] != n:
+        raise ValueError(
+            f"{name} must hold sequences of n = {n} tokens; got shape {tuple(seq.shape)}"
+        )
+    if seq.numel() and (seq.min() < 0 or seq.max() > 1):
+        raise ValueError(
+            f"{name} must have every token in [0, 1]; got values in "
+            f"[{float(seq.min()):.4g}, {float(seq.max()):.4g}]"
+        )
+    return seq
+
+
+@dataclass(frozen=True)
+class KARepresentation:
+    """An explicit representation g_j(x) = sum_q chi_(j,q)(mean_p psi_(p,q)(x_p)).
+
+    `inner(x, p, q)` maps tokens x (B,) at position p to psi_(p,q)(x) (B,); `outer(z, j, q)`
+    maps means z (B,) to chi_(j,q)(z) (B, k). `terms` lists the q with a nonzero
+    contribution. Per term: `inner_range[q]` = (lo, hi) contains every psi_(p,q) value,
+    `mean_range[q]` every mean, `inner_lipschitz[q]` bounds |d psi / dx|, and
+    `outer_lipschitz[q]` bounds the Lipschitz constant of every chi_(j,q) (Euclidean norm, in
+    z) on the mean range widened by `margin` on each side. `target(x)` (B, n) -> (B, n, k) is
+    g written directly, to check the representation against.
+
+    Used in: chapters "The Kolmogorov-Arnold representation theorem" and "Sequence-to-sequence
+    universality".
+    """
+
+    name: str
+    n: int
+    k: int
+    terms: tuple[int, ...]
+    inner: Inner
+    outer: Outer
+    inner_range: dict[int, tuple[float, float]]
+    mean_range: dict[int, tuple[float, float]]
+    inner_lipschitz: dict[int, float]
+    outer_lipschitz: dict[int, float]
+    target: Callable[[torch.Tensor], torch.Tensor]
+    margin: float = 0.05
+
+    def evaluate(self, x: object) -> torch.Tensor:
+        """g computed through the representation, (B, n) -> (B, n, k)."""
+        seq = check_sequences(x, self.n)
+        out = torch.zeros((seq.shape[0], self.n, self.k), dtype=torch.float64)
+        for q in self.terms:
+            mean = torch.stack([self.inner(seq[:, p], p, q) for p in range(self.n)], 1).mean(1)
+            for j in range(self.n):
+                out[:, j] += self.outer(mean, j, q)
+        return out
+
+    def __call__(self, x: object) -> torch.Tensor:
+        """g written directly, (B, n) -> (B, n, k)."""
+        return self.target(check_sequences(x, self.n))
+
+
+def ka_centering(n: int) -> KARepresentation:
+    """g_j(x) = x_j - mean(x): term q = p isolates x_p (psi_(p,q) = n x_p [p = q]), term n
+    carries the mean. Uses n + 1 of the 2n + 1 terms.
+
+    Used in: chapters of Part III.
+    """
+    n = check_positive_int(n, "n")
+
+    def inner(x: torch.Tensor, p: int, q: int) -> torch.Tensor:
+        if q < n:
+            return n * x if p == q else torch.zeros_like(x)
+        return x.clone()
+
+    def outer(z: torch.Tensor, j: int, q: int) -> torch.Tensor:
+        if q < n:
+            return (z if q == j else torch.zeros_like(z))[:, None]
+        return -z[:, None]
+
+    terms = tuple(range(n + 1))
+    return KARepresentation(
+        name="centering",
+        n=n,
+        k=1,
+        terms=terms,
+        inner=inner,
+        outer=outer,
+        inner_range={q: (0.0, float(n)) if q < n else (0.0, 1.0) for q in terms},
+        mean_range={q: (0.0, 1.0) for q in terms},
+        inner_lipschitz={q: float(n) if q < n else 1.0 for q in terms},
+        outer_lipschitz={q: 1.0 for q in terms},
+        target=lambda x: (x - x.mean(1, keepdim=True))[..., None],
+    )
+
+
+def ka_shift(n: int) -> KARepresentation:
+    """g_j(x) = x_(j-1) (and x_(n-1) at j = 0): output the previous token, cyclically.
+
+    Used in: chapter "Element-wise prefixes, pretrained mixing".
+    """
+    n = check_positive_int(n, "n")
+
+    def inner(x: torch.Tensor, p: int, q: int) -> torch.Tensor:
+        return n * x if p == q else torch.zeros_like(x)
+
+    def outer(z: torch.Tensor, j: int, q: int) -> torch.Tensor:
+        return (z if q == (j - 1) % n else torch.zeros_like(z))[:, None]
+
+    terms = tuple(range(n))
+    return KARepresentation(
+        name="shift",
+        n=n,
+        k=1,
+        terms=terms,
+        inner=inner,
+        outer=outer,
+        inner_range={q: (0.0, float(n)) for q in terms},
+        mean_range={q: (0.0, 1.0) for q in terms},
+        inner_lipschitz={q: float(n) for q in terms},
+        outer_lipschitz={q: 1.0 for q in terms},
+        target=lambda x: x.roll(1, dims=1)[..., None],
+    )
+
+
+def ka_times_mean(n: int) -> KARepresentation:
+    """g_j(x) = x_j * mean(x), by x y = ((x + y)^2 - (x - y)^2) / 4 with x = x_j and y = the
+    mean: term j carries x_j + mean, term n + j carries x_j - mean. Uses 2n of the 2n + 1
+    terms.
+
+    Used in: chapters of Part III.
+    """
+    n = check_positive_int(n, "n")
+
+    def inner(x: torch.Tensor, p: int, q: int) -> torch.Tensor:
+        j, sign = (q, 1.0) if q < n else (q - n, -1.0)
+        own = n * x if p == j else torch.zeros_like(x)
+        return own + sign * x
+
+    def outer(z: torch.Tensor, j: int, q: int) -> torch.Tensor:
+        own, sign = (q, 1.0) if q < n else (q - n, -1.0)
+        return (sign * z * z / 4 if own == j else torch.zeros_like(z))[:, None]
+
+    terms = tuple(range(2 * n))
+    # Term q < n: psi in [0, n + 1], mean x_j + mean(x) in [0, 2];
+    # term q >= n: psi in [-1, n - 1], mean x_j - mean(x) in [-1, 1].
+    ranges = {q: ((0.0, float(n + 1)) if q < n else (-1.0, float(n - 1))) for q in terms}
+    means = {q: ((0.0, 2.0) if q < n else (-1.0, 1.0)) for q in terms}
+    return KARepresentation(
+        name="x_j times the mean",
+        n=n,
+        k=1,
+        terms=terms,
+        inner=inner,
+        outer=outer,
+        inner_range=ranges,
+        mean_range=means,
+        inner_lipschitz={q: float(n + 1) for q in terms},
+        outer_lipschitz={q: (2.0 + 0.05) / 2 for q in terms},
+        target=lambda x: (x * x.mean(1, keepdim=True))[..., None],
+    )
+
+
+def ka_log_sum_exp(n: int, beta: float = 4.0) -> KARepresentation:
+    """g_j(x) = (1/beta) log( mean_p exp(beta x_p) ) at every position: a smooth maximum
+    (within log(n)/beta of max_p x_p). One term: psi = exp(beta x), chi = log(z) / beta.
+
+    Used in: chapters of Part III.
+    """
+    n = check_positive_int(n, "n")
+    beta = check_positive_float(beta, "beta")
+
+    def inner(x: torch.Tensor, p: int, q: int) -> torch.Tensor:
+        return torch.exp(beta * x)
+
+    def outer(z: torch.Tensor, j: int, q: int) -> torch.Tensor:
+        return (torch.log(z) / beta)[:, None]
+
+    margin = 0.5
+    return KARepresentation(
+        name="smooth maximum",
+        n=n,
+        k=1,
+        terms=(0,),
+        inner=inner,
+        outer=outer,
+        inner_range={0: (1.0, math.exp(beta))},
+        mean_range={0: (1.0, math.exp(beta))},
+        inner_lipschitz={0: beta * math.exp(beta)},
+        outer_lipschitz={0: 1.0 / (beta * (1.0 - margin))},
+        target=lambda x: (
+            (torch.logsumexp(beta * x, 1, keepdim=True) - math.log(n))
+            .div(beta)
+            .expand(-1, n)[..., None]
+        ),
+        margin=margin,
+    )
+
+
+def ka_product(n: int) -> KARepresentation:
+    """g_j(x) = prod_p (1 + x_p) at every position, as exp(n * mean_p log(1 + x_p)).
+
+    Used in: chapters of Part III.
+    """
+    n = check_positive_int(n, "n")
+
+    def inner(x: torch.Tensor, p: int, q: int) -> torch.Tensor:
+        return torch.log1p(x)
+
+    def outer(z: torch.Tensor, j: int, q: int) -> torch.Tensor:
+        return torch.exp(n * z)[:, None]
+
+    margin = 0.05
+    return KARepresentation(
+        name="product",
+        n=n,
+        k=1,
+        terms=(0,),
+        inner=inner,
+        outer=outer,
+        inner_range={0: (0.0, math.log(2.0))},
+        mean_range={0: (0.0, math.log(2.0))},
+        inner_lipschitz={0: 1.0},
+        outer_lipschitz={0: n * math.exp(n * (math.log(2.0) + margin))},
+        target=lambda x: torch.prod(1 + x, 1, keepdim=True).expand(-1, n)[..., None],
+        margin=margin,
+    )

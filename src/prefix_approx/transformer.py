@@ -1,0 +1,678 @@
+"""A small transformer whose weights are fixed by n and the construction alone, and the
+prefixes that make it approximate sequence-to-sequence maps.
+
+Sequences have n scalar tokens x_p in [0, 1] (d = 1). Every layer has one attention head with
+fixed W_Q, W_K, W_V and an output projection W_O; the residual stream adds each layer's output:
+h <- h + W_O H(h; [prefix_l, h]). Attention is bidirectional (every position sees every
+token). Only the per-layer prefixes depend on the target.
+
+The fixed embedding writes, for token x at position p,
+
+    X = x,   E = (cos t, sin t) with t = (2 pi / n)(p + x / 2),   P = (cos f_p, sin f_p) with
+    f_p = 2 pi p / n,   ONE = 1,
+
+so E places the token on one of n disjoint arcs of the circle (a rotary positional encoding of
+the value) and P is a plain positional encoding. Three architectures:
+
+- `ka_transformer(n, k)`: the Kolmogorov-Arnold route, 3 (2n + 1) layers: for each term q an
+  inner core head (query E) writes psi_q(x_p), a uniform head writes the mean over positions,
+  an outer core head (query (mean, 1, P)) adds chi_(j,q)(mean) to the output.
+- `gather_transformer(n, k)`: n fixed copy heads put every token into its own slot at every
+  position, then one core head (query (x_0..x_(n-1), 1, P)) approximates g directly.
+- `mixing_transformer(k)`: a uniform head then one core head (query (x_j, mean, 1, P)); used to
+  show what prefixes cannot do.
+
+Core-head prefixes cover only the set of queries that can occur (arcs or boxes, one per
+position), with the density bound of Part II; `TransformerPrefixes.guaranteed` adds up the
+per-head guarantees through the target's representation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from ._validation import as_float64, check_positive_float, check_positive_int
+from .attention import AttentionHead
+from .bounds import MAX_DELTA, density_parameters
+from .kolmogorov_arnold import KARepresentation, check_sequences
+
+__all__ = [
+    "HeadPrefixReport",
+    "PrefixedTransformer",
+    "TransformerPrefixes",
+    "gather_prefix_length",
+    "gather_prefixes",
+    "gather_transformer",
+    "ka_prefixes",
+    "ka_transformer",
+    "mixing_prefixes",
+    "mixing_transformer",
+]
+
+#: Inverse temperature of the fixed copy heads of the gather route. A wrong position gets a
+#: weight at most exp(-COPY_SHARPNESS (1 - cos(2 pi / n))), zero in float64 for n <= 8.
+COPY_SHARPNESS = 2000.0
+
+
+# ------------------------------------------------------------------------------- layout
+class _Layout:
+    """Named slots of the residual stream."""
+
+    def __init__(self, sizes: Sequence[tuple[str, int]]) -> None:
+        self.slots: dict[str, slice] = {}
+        start = 0
+        for name, size in sizes:
+            self.slots[name] = slice(start, start + size)
+            start += size
+        self.d_model = start
+
+    def __getitem__(self, name: str) -> slice:
+        return self.slots[name]
+
+    def read(self, names: Sequence[str], rows: int | None = None) -> torch.Tensor:
+        """A matrix (rows, D) copying the named slots, in order, into its rows."""
+        width = sum(self.slots[n].stop - self.slots[n].start for n in names)
+        matrix = torch.zeros((width if rows is None else rows, self.d_model), dtype=torch.float64)
+        row = 0
+        for name in names:
+            for column in range(self.slots[name].start, self.slots[name].stop):
+                matrix[row, column] = 1.0
+                row += 1
+        return matrix
+
+    def write(self, name: str, width: int) -> torch.Tensor:
+        """W_O (D, width) adding a head's output into slot `name`."""
+        return self.read([name]).T[:, :width].clone()
+
+
+class _Layer(torch.nn.Module):
+    """One residual attention layer: h <- h + W_O H(h; [prefix, h])."""
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        head: AttentionHead,
+        w_out: torch.Tensor,
+        term: int | None = None,
+        query_slots: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__()
+        self.name, self.kind, self.term, self.query_slots = name, kind, term, query_slots
+        self.head = head
+        self.register_buffer("w_out", w_out)
+
+    def forward(self, h: torch.Tensor, prefix: torch.Tensor | None) -> torch.Tensor:
+        return h + self.head(h, prefix, h) @ self.w_out.T
+
+
+# -------------------------------------------------------------------------- transformer
+@dataclass(frozen=True)
+class HeadPrefixReport:
+    """What the builder chose for one layer's prefix: `layer` name, `n_tokens`, inverse
+    temperature `lam`, net radius `radius` (radians), the head's `tolerance` and the error
+    `guaranteed` for it (0 tokens for layers without a prefix).
+
+    Used in: chapter "Sequence-to-sequence universality".
+    """
+
+    layer: str
+    n_tokens: int
+    lam: float
+    radius: float
+    tolerance: float
+    guaranteed: float
+
+
+@dataclass(frozen=True)
+class TransformerPrefixes:
+    """One prefix per layer (a tensor (N_l, D), or None for no prefix) for a
+    `PrefixedTransformer`, with the end-to-end sup error they guarantee (`guaranteed` <=
+    `eps`) and a report per layer.
+
+    Used in: chapters "Sequence-to-sequence universality", "Element-wise prefixes, pretrained
+    mixing".
+    """
+
+    tokens: tuple[torch.Tensor | None, ...]
+    route: str
+    eps: float
+    guaranteed: float
+    reports: tuple[HeadPrefixReport, ...] = field(default=())
+
+    @property
+    def total_tokens(self) -> int:
+        """Total prefix length over all layers."""
+        return sum(0 if t is None else t.shape[0] for t in self.tokens)
+
+
+class PrefixedTransformer(torch.nn.Module):
+    """A transformer with fixed weights for sequences of `n` scalar tokens and outputs in
+    R^k. Build it with `ka_transformer`, `gather_transformer` or `mixing_transformer`; call it
+    as `model(x, prefixes)` with x (B, n) in [0, 1] and one prefix per layer; it returns
+    (B, n, k). No weight ever changes after construction.
+
+    Used in: chapters "Sequence-to-sequence universality", "Element-wise prefixes, pretrained
+    mixing".
+    """
+
+    def __init__(self, route: str, n: int, k: int, layout: _Layout, layers: list[_Layer]):
+        super().__init__()
+        self.route, self.n, self.k = route, n, k
+        self.layout = layout
+        self.layers = torch.nn.ModuleList(layers)
+
+    @property
+    def depth(self) -> int:
+        """Number of layers (one attention head each)."""
+        return len(self.layers)
+
+    @property
+    def d_model(self) -> int:
+        """Width of the residual stream."""
+        return self.layout.d_model
+
+    def extra_repr(self) -> str:
+        return (
+            f"route={self.route!r}, n={self.n}, k={self.k}, depth={self.depth}, "
+            f"d_model={self.d_model}"
+        )
+
+    def embed(self, x: object) -> torch.Tensor:
+        """The fixed embedding (B, n, D) of sequences x (B, n) in [0, 1] (module docstring).
+
+        Used in: chapter "Sequence-to-sequence universality".
+        """
+        seq = check_sequences(x, self.n)
+        batch = seq.shape[0]
+        h = torch.zeros((batch, self.n, self.d_model), dtype=torch.float64)
+        p = torch.arange(self.n, dtype=torch.float64)
+        angle = 2 * math.pi / self.n * (p + seq / 2)
+        phase = (2 * math.pi * p / self.n).expand(batch, -1)
+        h[..., self.layout["X"]] = seq[..., None]
+        h[..., self.layout["E"]] = torch.stack((torch.cos(angle), torch.sin(angle)), -1)
+        h[..., self.layout["P"]] = torch.stack((torch.cos(phase), torch.sin(phase)), -1)
+        h[..., self.layout["ONE"]] = 1.0
+        return h
+
+    def _check_prefixes(
+        self, prefixes: TransformerPrefixes | Sequence[object | None]
+    ) -> list[torch.Tensor | None]:
+        if isinstance(prefixes, TransformerPrefixes):
+            if prefixes.route != self.route:
+                raise ValueError(
+                    f"these prefixes were built for the {prefixes.route!r} route; this model "
+                    f"is the {self.route!r} route"
+                )
+            prefixes = prefixes.tokens
+        if isinstance(prefixes, torch.Tensor) or not isinstance(prefixes, Sequence):
+            raise TypeError("prefixes must be a TransformerPrefixes or a sequence, one per layer")
+        if len(prefixes) != self.depth:
+            raise ValueError(
+                f"need one prefix (or None) per layer: the model has {self.depth} layers, got "
+                f"{len(prefixes)} prefixes"
+            )
+        checked = []
+        for layer, prefix in zip(self.layers, prefixes, strict=True):
+            if prefix is None:
+                checked.append(None)
+                continue
+            tokens = as_float64(prefix, f"prefix of layer {layer.name}", ndim=2)
+            if tokens.shape[1] != self.d_model:
+                raise ValueError(
+                    f"prefix of layer {layer.name} must have {self.d_model} columns; got "
+                    f"shape {tuple(tokens.shape)}"
+                )
+            checked.append(tokens if tokens.shape[0] else None)
+        return checked
+
+    def forward(
+        self, x: object, prefixes: TransformerPrefixes | Sequence[object | None]
+    ) -> torch.Tensor:
+        """Outputs (B, n, k) for sequences x (B, n) and one prefix per layer.
+
+        Used in: chapters "Sequence-to-sequence universality", "Element-wise prefixes,
+        pretrained mixing".
+        """
+        return self.trace(x, prefixes)[-1][..., self.layout["OUT"]]
+
+    def trace(
+        self, x: object, prefixes: TransformerPrefixes | Sequence[object | None]
+    ) -> list[torch.Tensor]:
+        """The residual stream (B, n, D) after the embedding and after every layer: depth + 1
+        tensors. `slot(h, name)` reads a named slot out of one of them.
+
+        Used in: chapter "Sequence-to-sequence universality".
+        """
+        tokens = self._check_prefixes(prefixes)
+        states = [self.embed(x)]
+        for layer, prefix in zip(self.layers, tokens, strict=True):
+            states.append(layer(states[-1], prefix))
+        return states
+
+    def slot(self, h: torch.Tensor, name: str) -> torch.Tensor:
+        """The named slot of residual streams h (..., D), e.g. "OUT", "M0" or "G1".
+
+        Used in: chapter "Sequence-to-sequence universality".
+        """
+        if name not in self.layout.slots:
+            raise ValueError(f"no slot {name!r}; the slots are {list(self.layout.slots)}")
+        return h[..., self.layout[name]]
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Names of the layers, in order."""
+        return [layer.name for layer in self.layers]
+
+    def blank_prefixes(self) -> list[None]:
+        """No prefix in any layer.
+
+        Used in: chapter "Element-wise prefixes, pretrained mixing".
+        """
+        return [None] * self.depth
+
+
+def _core_layer(
+    layout: _Layout, name: str, query_slots: tuple[str, ...], k: int, out: str, term=None
+) -> _Layer:
+    width = sum(layout[s].stop - layout[s].start for s in query_slots)
+    head = AttentionHead(layout.read(query_slots), layout.read(["KEY"])[:width], _value(layout, k))
+    return _Layer(name, "core", head, layout.write(out, k), term, query_slots)
+
+
+def _value(layout: _Layout, k: int) -> torch.Tensor:
+    return layout.read(["VAL"])[:k]
+
+
+def _uniform_layer(layout: _Layout, name: str, source: str, out: str, term=None) -> _Layer:
+    zero = torch.zeros((1, layout.d_model), dtype=torch.float64)
+    head = AttentionHead(zero, zero, layout.read([source]))
+    return _Layer(name, "mean", head, layout.write(out, 1), term)
+
+
+def ka_transformer(n: int, k: int = 1) -> PrefixedTransformer:
+    """The Kolmogorov-Arnold route for sequences of n tokens: 2n + 1 terms, 3 layers each
+    (inner core head, uniform head, outer core head), so depth 3(2n + 1), whatever the
+    accuracy.
+
+    Used in: chapter "Sequence-to-sequence universality".
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    terms = 2 * n + 1
+    sizes = [("X", 1), ("E", 2), ("P", 2), ("ONE", 1)]
+    sizes += [(f"A{q}", 1) for q in range(terms)] + [(f"M{q}", 1) for q in range(terms)]
+    sizes += [("OUT", k), ("KEY", 4), ("VAL", max(k, 1))]
+    layout = _Layout(sizes)
+    layers = []
+    for q in range(terms):
+        inner = _core_layer(layout, f"inner {q}", ("E",), 1, f"A{q}", q)
+        inner.kind = "inner"
+        outer = _core_layer(layout, f"outer {q}", (f"M{q}", "ONE", "P"), k, "OUT", q)
+        outer.kind = "outer"
+        layers += [inner, _uniform_layer(layout, f"mean {q}", f"A{q}", f"M{q}", q), outer]
+    return PrefixedTransformer("kolmogorov-arnold", n, k, layout, layers)
+
+
+def gather_transformer(n: int, k: int = 1) -> PrefixedTransformer:
+    """The gather route for sequences of n tokens: n fixed copy heads (head i attends to
+    position i from every position, with sharpness COPY_SHARPNESS) fill slots G0..G(n-1), then
+    one core head reads (G, 1, P). Depth n + 1.
+
+    Used in: chapter "Sequence-to-sequence universality".
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    sizes = [("X", 1), ("E", 2), ("P", 2), ("ONE", 1)] + [(f"G{i}", 1) for i in range(n)]
+    sizes += [("OUT", k), ("KEY", n + 3), ("VAL", k)]
+    layout = _Layout(sizes)
+    layers = []
+    for i in range(n):
+        w_query = torch.zeros((2, layout.d_model), dtype=torch.float64)
+        phase = 2 * math.pi * i / n
+        w_query[0, layout["ONE"].start] = COPY_SHARPNESS * math.cos(phase)
+        w_query[1, layout["ONE"].start] = COPY_SHARPNESS * math.sin(phase)
+        head = AttentionHead(w_query, layout.read(["P"]), layout.read(["X"]))
+        layers.append(_Layer(f"copy {i}", "copy", head, layout.write(f"G{i}", 1), i))
+    slots = (*[f"G{i}" for i in range(n)], "ONE", "P")
+    layers.append(_core_layer(layout, "approximate", slots, k, "OUT"))
+    return PrefixedTransformer("gather", n, k, layout, layers)
+
+
+def mixing_transformer(n: int, k: int = 1) -> PrefixedTransformer:
+    """A uniform head that writes the mean of the tokens (slot M), then one core head reading
+    (x_j, mean, 1, P): whatever its prefixes, its output at j is a function of x_j, the mean
+    and j only.
+
+    Used in: chapter "Element-wise prefixes, pretrained mixing".
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    layout = _Layout(
+        [("X", 1), ("E", 2), ("P", 2), ("ONE", 1), ("M", 1), ("OUT", k), ("KEY", 5), ("VAL", k)]
+    )
+    layers = [
+        _uniform_layer(layout, "mean", "X", "M"),
+        _core_layer(layout, "apply", ("X", "M", "ONE", "P"), k, "OUT"),
+    ]
+    return PrefixedTransformer("mixing", n, k, layout, layers)
+
+
+# ----------------------------------------------------------------- prefix construction
+@dataclass(frozen=True)
+class _Geometry:
+    """How parameter distances relate to geodesic distances on the query set of a head."""
+
+    speed_min: float  # d(u(y), u(y')) >= speed_min |y - y'| within one position's piece
+    speed_max: float  # d(u(y), u(y')) <= speed_max |y - y'|
+    separation: float  # pieces of different positions are at least this far apart
+
+
+def _arc_geometry(n: int) -> _Geometry:
+    """E = (cos t, sin t), t = (2 pi / n)(p + x/2): arcs of length pi/n, gaps pi/n."""
+    speed = math.pi / n
+    return _Geometry(speed, speed, math.pi if n == 1 else math.pi / n)
+
+
+def _box_geometry(box: Sequence[tuple[float, float]], n: int) -> _Geometry:
+    """Queries (y, 1, cos f_j, sin f_j) for y in `box`: normalising v -> v/|v| has Jacobian
+    norm <= 1/|v| <= 1/sqrt 2 along y; the angle between v and v' is at least
+    sqrt 2 |y - y'| / (|v| |v'|); positions differ by at least 2 sin(pi/n) / max |v| in chord."""
+    y_max_sq = sum(max(lo * lo, hi * hi) for lo, hi in box)
+    v_max = math.sqrt(2 + y_max_sq)
+    separation = math.pi if n == 1 else 2 * math.asin(min(1.0, math.sin(math.pi / n) / v_max))
+    return _Geometry(math.sqrt(2) / v_max**2, 1 / math.sqrt(2), separation)
+
+
+def _head_plan(
+    geometry: _Geometry, dims: int, lipschitz: float, tolerance: float
+) -> tuple[float, float]:
+    """Net radius delta and grid spacing for one core head. Near control points (within
+    2 delta) lie in the same position's piece, at parameter distance <= 2 delta / speed_min,
+    so they differ from the target by at most L 2 delta / speed_min <= tolerance / 2. A grid
+    of that spacing puts every query within speed_max * spacing * sqrt(dims) / 2 <= delta of a
+    control point."""
+    delta = tolerance * geometry.speed_min / (4 * lipschitz) if lipschitz > 0 else MAX_DELTA
+    delta = min(delta, MAX_DELTA, 0.49 * geometry.separation)
+    return delta, 2 * delta / (geometry.speed_max * math.sqrt(dims))
+
+
+def _grid_size(box: Sequence[tuple[float, float]], spacing: float) -> int:
+    return math.prod(max(1, math.ceil((hi - lo) / spacing)) for lo, hi in box)
+
+
+def _grid(box: Sequence[tuple[float, float]], spacing: float) -> tuple[torch.Tensor, float]:
+    """Cell centres (G, s) of a grid on `box` with cells at most `spacing` wide, and the
+    Euclidean distance within which every point of the box has a centre."""
+    axes, half_widths = [], []
+    for lo, hi in box:
+        cells = max(1, math.ceil((hi - lo) / spacing))
+        width = (hi - lo) / cells
+        axes.append(lo + width * (torch.arange(cells, dtype=torch.float64) + 0.5))
+        half_widths.append(width / 2)
+    grid = torch.cartesian_prod(*axes).reshape(-1, len(box))
+    return grid, math.sqrt(sum(w * w for w in half_widths))
+
+
+def _head_prefix(
+    model: PrefixedTransformer,
+    layer_name: str,
+    geometry: _Geometry,
+    box: Sequence[tuple[float, float]],
+    embed: Callable[[torch.Tensor, int], torch.Tensor],
+    values: Callable[[torch.Tensor, int], torch.Tensor],
+    lipschitz: float,
+    tolerance: float,
+) -> tuple[torch.Tensor, HeadPrefixReport]:
+    """Prefix tokens (N, D) for one core head whose queries are embed(y, j) for y in `box` and
+    positions j, approximating values(y, j) (Lipschitz `lipschitz` in y) to `tolerance`."""
+    delta, spacing = _head_plan(geometry, len(box), lipschitz, tolerance)
+    grid, param_radius = _grid(box, spacing)
+    radius = max(geometry.speed_max * param_radius, 1e-300)
+    points = torch.cat([embed(grid, j) for j in range(model.n)])
+    points = points / torch.linalg.vector_norm(points, dim=1, keepdim=True)
+    target = torch.cat([values(grid, j) for j in range(model.n)])
+    # |f| on the whole piece: at most its largest grid value plus L times the grid radius.
+    bound = float(torch.linalg.vector_norm(target, dim=1).max()) + lipschitz * param_radius
+    near_error = lipschitz * 2 * delta / geometry.speed_min
+    params = density_parameters(
+        eps=tolerance,
+        near_error=near_error,
+        delta=delta,
+        bound=max(bound, 1e-12),
+        n_points=points.shape[0],
+        radius=radius,
+        max_len=model.n,
+    )
+    tokens = torch.zeros((points.shape[0], model.d_model), dtype=torch.float64)
+    key, val = model.layout["KEY"], model.layout["VAL"]
+    tokens[:, key.start : key.start + points.shape[1]] = params.lam * points
+    tokens[:, val.start : val.start + target.shape[1]] = target
+    report = HeadPrefixReport(
+        layer_name, points.shape[0], params.lam, radius, tolerance, params.guaranteed
+    )
+    return tokens, report
+
+
+def _angle_point(x: torch.Tensor, p: int, n: int) -> torch.Tensor:
+    angle = 2 * math.pi / n * (p + x[:, 0] / 2)
+    return torch.stack((torch.cos(angle), torch.sin(angle)), 1)
+
+
+def _box_point(y: torch.Tensor, j: int, n: int) -> torch.Tensor:
+    phase = 2 * math.pi * j / n
+    tail = torch.tensor([1.0, math.cos(phase), math.sin(phase)], dtype=torch.float64)
+    return torch.cat((y, tail.expand(y.shape[0], 3)), 1)
+
+
+def ka_prefixes(
+    model: PrefixedTransformer, representation: KARepresentation, eps: float
+) -> TransformerPrefixes:
+    """Prefixes for `ka_transformer(n, k)` that make it compute the target of
+    `representation` to sup error `eps` at every position of every sequence in [0, 1]^n.
+
+    Each term's mean is rescaled to [-1, 1] (z' = (z - c) / s). Budget: with Q the number of
+    active terms, every outer head gets eps / (2Q) and inner head q gets
+    min(eps / (2 Q s L_chi_q), margin / s), so that the mean it feeds to the outer head stays
+    inside the outer head's domain. The guarantee adds, over the terms, the outer head's
+    error plus L_chi_q times the inner head's.
+
+    Used in: chapter "Sequence-to-sequence universality".
+    """
+    _check_model(model, "kolmogorov-arnold")
+    rep = _check_representation(representation, model)
+    eps = check_positive_float(eps, "eps")
+    n = model.n
+    tokens: list[torch.Tensor | None] = [None] * model.depth
+    reports = []
+    guaranteed = 0.0
+    active = len(rep.terms)
+    for q in rep.terms:
+        # Work with the mean rescaled to [-1, 1]: the inner prefix outputs (psi - c) / s and
+        # the outer prefix applies chi(c + s z'). The fixed weights do not change; only the
+        # values written into the prefixes do, and the query set stays a short, well-conditioned
+        # curve whatever the representation's scale.
+        lo, hi = rep.mean_range[q]
+        centre, scale = (lo + hi) / 2, max((hi - lo) / 2, 1e-12)
+        margin = rep.margin / scale
+        outer_lipschitz = rep.outer_lipschitz[q] * scale  # per unit of z'
+        inner_tol = eps / (2 * active * outer_lipschitz) if outer_lipschitz > 0 else margin
+        inner_tol = min(inner_tol, margin)
+        outer_tol = eps / (2 * active)
+
+        def psi(y: torch.Tensor, p: int, q: int = q, c: float = centre, s: float = scale):
+            return ((rep.inner(y[:, 0], p, q) - c) / s)[:, None]
+
+        inner_tokens, inner_report = _head_prefix(
+            model,
+            f"inner {q}",
+            _arc_geometry(n),
+            [(0.0, 1.0)],
+            lambda y, p: _angle_point(y, p, n),
+            psi,
+            rep.inner_lipschitz[q] / scale,
+            inner_tol,
+        )
+        box = [(-1.0 - margin, 1.0 + margin)]
+
+        def chi(z: torch.Tensor, j: int, q: int = q, c: float = centre, s: float = scale):
+            return rep.outer(c + s * z[:, 0], j, q)
+
+        outer_tokens, outer_report = _head_prefix(
+            model,
+            f"outer {q}",
+            _box_geometry(box, n),
+            box,
+            lambda z, j: _box_point(z, j, n),
+            chi,
+            outer_lipschitz,
+            outer_tol,
+        )
+        tokens[3 * q] = inner_tokens
+        tokens[3 * q + 2] = outer_tokens
+        reports += [inner_report, outer_report]
+        guaranteed += outer_report.guaranteed + outer_lipschitz * inner_report.guaranteed
+    return TransformerPrefixes(tuple(tokens), model.route, eps, guaranteed, tuple(reports))
+
+
+def gather_prefixes(
+    model: PrefixedTransformer,
+    target: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    lipschitz: float,
+    eps: float,
+) -> TransformerPrefixes:
+    """Prefixes for `gather_transformer(n, k)`: only the last layer gets one, covering the cube
+    [0, 1]^n at every position with values target(x)[:, j]. `target` maps (B, n) -> (B, n, k)
+    and each of its outputs must be `lipschitz`-Lipschitz in x (Euclidean norm). The copy
+    heads' leakage, at most (n - 1) exp(-COPY_SHARPNESS (1 - cos(2 pi / n))) per slot, is
+    added to the guarantee.
+
+    Used in: chapter "Sequence-to-sequence universality".
+    """
+    _check_model(model, "gather")
+    lipschitz = _check_lipschitz(lipschitz)
+    eps = check_positive_float(eps, "eps")
+    n = model.n
+    leak = 0.0 if n == 1 else (n - 1) * math.exp(-COPY_SHARPNESS * (1 - math.cos(2 * math.pi / n)))
+    box = [(0.0, 1.0)] * n
+
+    def values(y: torch.Tensor, j: int) -> torch.Tensor:
+        return _target_values(target, y, model)[:, j]
+
+    last, report = _head_prefix(
+        model,
+        "approximate",
+        _box_geometry(box, n),
+        box,
+        lambda y, j: _box_point(y, j, n),
+        values,
+        lipschitz,
+        eps * 0.999,
+    )
+    tokens: list[torch.Tensor | None] = [None] * model.depth
+    tokens[-1] = last
+    guaranteed = report.guaranteed + lipschitz * math.sqrt(n) * leak
+    return TransformerPrefixes(tuple(tokens), model.route, eps, guaranteed, (report,))
+
+
+def gather_prefix_length(n: int, *, lipschitz: float, eps: float) -> int:
+    """The prefix length `gather_prefixes` would use for `gather_transformer(n)` and a target
+    with Lipschitz constant `lipschitz`, computed without building the prefix (which grows
+    like eps^-n).
+
+    Used in: chapter "Sequence-to-sequence universality".
+    """
+    n = check_positive_int(n, "n")
+    lipschitz = _check_lipschitz(lipschitz)
+    eps = check_positive_float(eps, "eps")
+    box = [(0.0, 1.0)] * n
+    _, spacing = _head_plan(_box_geometry(box, n), n, lipschitz, eps * 0.999)
+    return n * _grid_size(box, spacing)
+
+
+def mixing_prefixes(
+    model: PrefixedTransformer,
+    apply: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor],
+    *,
+    lipschitz: float,
+    eps: float,
+) -> TransformerPrefixes:
+    """Prefixes for `mixing_transformer(n, k)` computing g_j(x) = apply(x_j, mean(x), j) to sup
+    error `eps`: `apply(x_j, m, j)` maps (B,), (B,) to (B, k), `lipschitz`-Lipschitz in
+    (x_j, m). Only the core head gets a prefix.
+
+    Used in: chapter "Element-wise prefixes, pretrained mixing".
+    """
+    _check_model(model, "mixing")
+    lipschitz = _check_lipschitz(lipschitz)
+    eps = check_positive_float(eps, "eps")
+    n = model.n
+    box = [(0.0, 1.0), (0.0, 1.0)]
+
+    def values(y: torch.Tensor, j: int) -> torch.Tensor:
+        out = as_float64(apply(y[:, 0], y[:, 1], j), "apply(x_j, m, j)", ndim=2)
+        if out.shape != (y.shape[0], model.k):
+            raise ValueError(
+                f"apply must return shape (B, k) = (B, {model.k}); got {tuple(out.shape)}"
+            )
+        return out
+
+    last, report = _head_prefix(
+        model,
+        "apply",
+        _box_geometry(box, n),
+        box,
+        lambda y, j: _box_point(y, j, n),
+        values,
+        lipschitz,
+        eps,
+    )
+    return TransformerPrefixes((None, last), model.route, eps, report.guaranteed, (report,))
+
+
+# ----------------------------------------------------------------------------- checks
+def _check_model(model: object, route: str) -> None:
+    if not isinstance(model, PrefixedTransformer):
+        raise TypeError(f"model must be a PrefixedTransformer; got {type(model).__name__}")
+    if model.route != route:
+        raise ValueError(f"this builder is for the {route!r} route; the model is {model.route!r}")
+
+
+def _check_lipschitz(lipschitz: object) -> float:
+    if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float):
+        raise TypeError(f"lipschitz must be a real number; got {lipschitz!r}")
+    if not math.isfinite(lipschitz) or lipschitz < 0:
+        raise ValueError(f"lipschitz must be a finite number >= 0; got {lipschitz}")
+    return float(lipschitz)
+
+
+def _check_representation(rep: object, model: PrefixedTransformer) -> KARepresentation:
+    if not isinstance(rep, KARepresentation):
+        raise TypeError(f"representation must be a KARepresentation; got {type(rep).__name__}")
+    if rep.n != model.n or rep.k != model.k:
+        raise ValueError(
+            f"the representation is for n = {rep.n}, k = {rep.k}; the model is for n = "
+            f"{model.n}, k = {model.k}"
+        )
+    if any(q < 0 or q >= 2 * model.n + 1 for q in rep.terms):
+        raise ValueError(f"terms must lie in 0..{2 * model.n}; got {rep.terms}")
+    return rep
+
+
+def _target_values(
+    target: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, model: PrefixedTransformer
+) -> torch.Tensor:
+    if not callable(target):
+        raise TypeError(f"target must be a function (B, n) -> (B, n, k); got {target!r:.60}")
+    out = as_float64(target(x.clone()), "target(x)")
+    if out.shape != (x.shape[0], model.n, model.k):
+        raise ValueError(
+            f"target must return shape (B, n, k) = ({x.shape[0]}, {model.n}, {model.k}); got "
+            f"{tuple(out.shape)}"
+        )
+    return out

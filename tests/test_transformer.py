@@ -1,0 +1,262 @@
+"""Tests of prefix_approx.kolmogorov_arnold and prefix_approx.transformer: representations,
+the fixed transformer, both routes, their guarantees, and what prefixes cannot do."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prefix_approx import (
+    HeadPrefixReport,
+    KARepresentation,
+    PrefixedTransformer,
+    TransformerPrefixes,
+    check_sequences,
+    gather_prefix_length,
+    gather_prefixes,
+    gather_transformer,
+    ka_centering,
+    ka_log_sum_exp,
+    ka_prefixes,
+    ka_product,
+    ka_shift,
+    ka_times_mean,
+    ka_transformer,
+    mixing_prefixes,
+    mixing_transformer,
+)
+
+REPRESENTATIONS = {
+    "centering": ka_centering,
+    "times_mean": ka_times_mean,
+    "log_sum_exp": ka_log_sum_exp,
+    "product": ka_product,
+    "shift": ka_shift,
+}
+
+
+def sequences(batch: int, n: int, seed: int) -> torch.Tensor:
+    """Random sequences plus the corners of the cube, where ranges are extreme."""
+    x = torch.rand((batch, n), generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    corners = torch.cartesian_prod(*[torch.tensor([0.0, 1.0], dtype=torch.float64)] * n)
+    return torch.cat([x, corners.reshape(-1, n)])
+
+
+# ------------------------------------------------------------------ representations
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(sorted(REPRESENTATIONS)), n=st.integers(1, 5), seed=st.integers(0, 999))
+def test_representations_equal_their_targets(name: str, n: int, seed: int) -> None:
+    rep = REPRESENTATIONS[name](n)
+    assert isinstance(rep, KARepresentation)
+    assert len(rep.terms) <= 2 * n + 1  # within Kolmogorov-Arnold's 2n + 1 terms
+    x = sequences(50, n, seed)
+    assert torch.allclose(rep.evaluate(x), rep(x), rtol=0, atol=1e-12)
+    for q in rep.terms:  # the declared ranges hold
+        values = torch.stack([rep.inner(x[:, p], p, q) for p in range(n)], 1)
+        lo, hi = rep.inner_range[q]
+        assert values.min() >= lo - 1e-12 and values.max() <= hi + 1e-12
+        mean_lo, mean_hi = rep.mean_range[q]
+        assert values.mean(1).min() >= mean_lo - 1e-12 and values.mean(1).max() <= mean_hi + 1e-12
+
+
+def test_declared_lipschitz_constants_hold() -> None:
+    """Finite differences never exceed the declared constants."""
+    for name, make in REPRESENTATIONS.items():
+        rep = make(3)
+        x = torch.linspace(0, 1, 2001, dtype=torch.float64)
+        for q in rep.terms:
+            for p in range(3):
+                slope = (rep.inner(x, p, q).diff().abs() / x.diff()).max().item()
+                assert slope <= rep.inner_lipschitz[q] * (1 + 1e-6), (name, q, p)
+            lo, hi = rep.mean_range[q]
+            z = torch.linspace(lo - rep.margin, hi + rep.margin, 2001, dtype=torch.float64)
+            for j in range(3):
+                out = rep.outer(z, j, q)
+                slope = (out.diff(dim=0).norm(dim=1) / z.diff()).max().item()
+                assert slope <= rep.outer_lipschitz[q] * (1 + 1e-6), (name, q, j)
+
+
+# ------------------------------------------------------------------ the fixed model
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_depth_is_linear_in_n_and_independent_of_eps(n: int) -> None:
+    model = ka_transformer(n)
+    assert model.depth == 3 * (2 * n + 1)
+    assert gather_transformer(n).depth == n + 1
+    rep = ka_centering(n)
+    coarse, fine = ka_prefixes(model, rep, eps=0.5), ka_prefixes(model, rep, eps=0.05)
+    assert len(coarse.tokens) == len(fine.tokens) == model.depth
+    assert fine.total_tokens > coarse.total_tokens
+
+
+def test_one_model_many_targets_weights_bit_for_bit_unchanged() -> None:
+    model = ka_transformer(2)
+    assert list(model.parameters()) == []
+    before = {name: t.clone() for name, t in model.state_dict().items()}
+    x = sequences(200, 2, seed=1)
+    for rep in (ka_centering(2), ka_times_mean(2), ka_product(2)):
+        prefixes = ka_prefixes(model, rep, eps=0.1)
+        assert (model(x, prefixes) - rep(x)).norm(dim=-1).max() <= prefixes.guaranteed
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[name], after[name]) for name in before)
+
+
+def test_without_prefixes_the_core_heads_output_zero() -> None:
+    model = ka_transformer(2)
+    x = sequences(10, 2, seed=0)
+    assert torch.equal(model(x, model.blank_prefixes()), torch.zeros(x.shape[0], 2, 1))
+
+
+def test_uniform_heads_write_exact_means_and_copy_heads_copy() -> None:
+    ka = ka_transformer(3)
+    x = sequences(20, 3, seed=2)
+    prefixes = ka_prefixes(ka, ka_centering(3), eps=0.2)
+    states = ka.trace(x, prefixes)
+    assert len(states) == ka.depth + 1
+    after_mean = states[2]  # embedding, inner 0, mean 0
+    inner = ka.slot(after_mean, "A0")[..., 0]
+    mean = ka.slot(after_mean, "M0")[..., 0]
+    assert torch.allclose(mean, inner.mean(1, keepdim=True).expand_as(mean), atol=1e-15)
+    gather = gather_transformer(3)
+    copied = gather.trace(x, gather.blank_prefixes())[3]
+    for i in range(3):
+        slot = gather.slot(copied, f"G{i}")[..., 0]
+        # Exact up to rounding: the other positions' weights are below 1e-300.
+        assert (slot - x[:, i : i + 1]).abs().max().item() <= 1e-15
+
+
+def test_embedding_places_positions_on_disjoint_arcs() -> None:
+    model = ka_transformer(3)
+    x = torch.tensor([[0.0, 0.5, 1.0]], dtype=torch.float64)
+    e = model.slot(model.embed(x), "E")[0]
+    angles = torch.atan2(e[:, 1], e[:, 0]) % (2 * math.pi)
+    expected = torch.tensor([0.0, 2 * math.pi / 3 + math.pi / 6, 4 * math.pi / 3 + math.pi / 3])
+    assert torch.allclose(angles, expected.double(), atol=1e-12)
+    assert torch.allclose(e.norm(dim=1), torch.ones(3, dtype=torch.float64))
+
+
+# ---------------------------------------------------------------- the guarantees
+@settings(max_examples=12, deadline=None)
+@given(
+    name=st.sampled_from(sorted(REPRESENTATIONS)),
+    n=st.integers(1, 3),
+    eps=st.floats(0.05, 0.5),
+    seed=st.integers(0, 999),
+)
+def test_ka_route_meets_its_guarantee(name: str, n: int, eps: float, seed: int) -> None:
+    rep = REPRESENTATIONS[name](n)
+    model = ka_transformer(n)
+    prefixes = ka_prefixes(model, rep, eps=eps)
+    assert isinstance(prefixes, TransformerPrefixes) and prefixes.guaranteed <= eps
+    assert all(isinstance(r, HeadPrefixReport) for r in prefixes.reports)
+    x = sequences(400, n, seed)
+    assert (model(x, prefixes) - rep(x)).norm(dim=-1).max().item() <= prefixes.guaranteed
+
+
+@pytest.mark.parametrize(("n", "eps"), [(1, 0.05), (2, 0.1), (3, 0.4)])
+def test_gather_route_meets_its_guarantee(n: int, eps: float) -> None:
+    rep = ka_times_mean(n)
+    lipschitz = 1 + 1 / math.sqrt(n)  # |grad (x_j mean)| <= mean + x_j / sqrt(n)
+    model = gather_transformer(n)
+    prefixes = gather_prefixes(model, rep, lipschitz=lipschitz, eps=eps)
+    assert prefixes.guaranteed <= eps
+    assert prefixes.total_tokens == gather_prefix_length(n, lipschitz=lipschitz, eps=eps)
+    x = sequences(300, n, seed=n)
+    assert (model(x, prefixes) - rep(x)).norm(dim=-1).max().item() <= prefixes.guaranteed
+
+
+def test_gather_prefix_grows_like_eps_to_minus_n_and_ka_like_one_over_eps() -> None:
+    for n in (2, 3):
+        lipschitz = 1 + 1 / math.sqrt(n)
+        g = [gather_prefix_length(n, lipschitz=lipschitz, eps=e) for e in (0.1, 0.025)]
+        ka = [
+            ka_prefixes(ka_transformer(n), ka_times_mean(n), eps=e).total_tokens
+            for e in (0.1, 0.025)
+        ]
+        assert math.log(g[1] / g[0], 4) == pytest.approx(n, abs=0.15)
+        assert math.log(ka[1] / ka[0], 4) == pytest.approx(1, abs=0.15)
+
+
+# ------------------------------------------------------ what prefixes cannot do
+def test_mixing_model_computes_functions_of_the_token_and_the_mean() -> None:
+    model = mixing_transformer(3)
+    prefixes = mixing_prefixes(
+        model, lambda xj, m, j: (xj - m)[:, None], lipschitz=math.sqrt(2), eps=0.05
+    )
+    x = sequences(300, 3, seed=4)
+    assert (model(x, prefixes) - ka_centering(3)(x)).abs().max().item() <= prefixes.guaranteed
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), n_tokens=st.integers(1, 50), scale=st.floats(0.1, 100.0))
+def test_no_prefix_lets_the_mixing_model_shift(seed: int, n_tokens: int, scale: float) -> None:
+    """Two sequences with the same x_2 and the same mean get the same output at position 2,
+    for any prefixes in both layers; their shift targets differ by 1."""
+    model = mixing_transformer(3)
+    g = torch.Generator().manual_seed(seed)
+    prefixes = [
+        scale * torch.randn((n_tokens, model.d_model), generator=g, dtype=torch.float64)
+        for _ in range(model.depth)
+    ]
+    x = torch.tensor([[0.0, 1.0, 0.5], [1.0, 0.0, 0.5]], dtype=torch.float64)
+    out = model(x, prefixes)[:, 2, 0]
+    assert out[0].item() == pytest.approx(out[1].item(), abs=1e-12)
+    targets = ka_shift(3)(x)[:, 2, 0]
+    assert (targets[0] - targets[1]).abs().item() == 1.0
+    assert max((out - targets).abs().tolist()) >= 0.5 - 1e-12
+
+
+# ----------------------------------------------------------------------- bad input
+def test_bad_sequences_and_prefixes_raise_clear_errors() -> None:
+    model = ka_transformer(2)
+    prefixes = ka_prefixes(model, ka_centering(2), eps=0.3)
+    with pytest.raises(ValueError, match="sequences of n = 2 tokens"):
+        model(torch.zeros(3, 3), prefixes)
+    with pytest.raises(ValueError, match=r"every token in \[0, 1\]"):
+        model(torch.full((1, 2), 1.5), prefixes)
+    with pytest.raises(ValueError, match="must have 2 dimensions"):
+        model(torch.zeros(2), prefixes)
+    with pytest.raises(ValueError, match="one prefix"):
+        model(torch.zeros(1, 2), prefixes.tokens[:-1])
+    with pytest.raises(ValueError, match="columns"):
+        model(torch.zeros(1, 2), [torch.zeros(3, 5)] + [None] * (model.depth - 1))
+    with pytest.raises(ValueError, match="built for the 'kolmogorov-arnold' route"):
+        gather_transformer(2)(torch.zeros(1, 2), prefixes)
+    with pytest.raises(TypeError, match="sequence, one per layer"):
+        model(torch.zeros(1, 2), torch.zeros(3, 22))
+    with pytest.raises(ValueError, match="no slot"):
+        model.slot(model.embed(torch.zeros(1, 2)), "NOPE")
+    with pytest.raises(ValueError, match="sequences of n = 3 tokens"):
+        check_sequences(torch.zeros(1, 2), 3)
+
+
+def test_bad_builder_arguments_raise_clear_errors() -> None:
+    model = ka_transformer(2)
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        ka_prefixes(model, ka_centering(2), eps=0.0)
+    with pytest.raises(ValueError, match="the representation is for n = 3"):
+        ka_prefixes(model, ka_centering(3), eps=0.1)
+    with pytest.raises(TypeError, match="must be a KARepresentation"):
+        ka_prefixes(model, lambda x: x, eps=0.1)
+    with pytest.raises(ValueError, match="for the 'gather' route"):
+        gather_prefixes(model, ka_centering(2), lipschitz=1.0, eps=0.1)
+    with pytest.raises(TypeError, match="must be a PrefixedTransformer"):
+        ka_prefixes("model", ka_centering(2), eps=0.1)
+    gather = gather_transformer(2)
+    with pytest.raises(ValueError, match=r"shape \(B, n, k\)"):
+        gather_prefixes(gather, lambda x: x, lipschitz=1.0, eps=0.3)
+    with pytest.raises(ValueError, match="lipschitz must be a finite number >= 0"):
+        gather_prefixes(gather, ka_centering(2), lipschitz=-1.0, eps=0.3)
+    with pytest.raises(ValueError, match=r"apply\(x_j, m, j\) must have 2 dimensions"):
+        mixing_prefixes(mixing_transformer(2), lambda a, m, j: a, lipschitz=1.0, eps=0.3)
+    with pytest.raises(ValueError, match=r"shape \(B, k\) = \(B, 1\)"):
+        mixing_prefixes(
+            mixing_transformer(2), lambda a, m, j: torch.stack([a, m], 1), lipschitz=1.0, eps=0.3
+        )
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        ka_transformer(0)
+    assert isinstance(model, PrefixedTransformer) and "depth=15" in repr(model)
