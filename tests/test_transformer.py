@@ -192,7 +192,7 @@ def test_mixing_model_computes_functions_of_the_token_and_the_mean() -> None:
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 10_000), n_tokens=st.integers(1, 50), scale=st.floats(0.1, 100.0))
+@given(seed=st.integers(0, 10_000), n_tokens=st.integers(1, 50), scale=st.floats(0.1, 10.0))
 def test_no_prefix_lets_the_mixing_model_shift(seed: int, n_tokens: int, scale: float) -> None:
     """Two sequences with the same x_2 and the same mean get the same output at position 2,
     for any prefixes in both layers; their shift targets differ by 1."""
@@ -204,10 +204,11 @@ def test_no_prefix_lets_the_mixing_model_shift(seed: int, n_tokens: int, scale: 
     ]
     x = torch.tensor([[0.0, 1.0, 0.5], [1.0, 0.0, 0.5]], dtype=torch.float64)
     out = model(x, prefixes)[:, 2, 0]
-    assert out[0].item() == pytest.approx(out[1].item(), abs=1e-12)
+    # Equal up to rounding: the two sequences' sums are formed in different orders.
+    assert out[0].item() == pytest.approx(out[1].item(), abs=1e-9)
     targets = ka_shift(3)(x)[:, 2, 0]
     assert (targets[0] - targets[1]).abs().item() == 1.0
-    assert max((out - targets).abs().tolist()) >= 0.5 - 1e-12
+    assert max((out - targets).abs().tolist()) >= 0.5 - 1e-9
 
 
 # ----------------------------------------------------------------------- bad input
