@@ -58,7 +58,13 @@ from .kolmogorov_arnold import (
     ka_times_mean,
 )
 from .plotting import use_book_style
-from .reproducibility import set_deterministic_defaults
+from .reproducibility import (
+    NotebookRun,
+    execute_and_measure,
+    package_versions,
+    peak_memory_mib,
+    set_deterministic_defaults,
+)
 from .sphere import (
     SphereNet,
     cap_fraction,
@@ -95,6 +101,7 @@ __all__ = [
     "DensityParameters",
     "HeadPrefixReport",
     "KARepresentation",
+    "NotebookRun",
     "PartialAttention",
     "PrefixDecomposition",
     "PrefixedTransformer",
@@ -116,6 +123,7 @@ __all__ = [
     "density_error_bound",
     "density_parameters",
     "evaluate_target",
+    "execute_and_measure",
     "fibonacci_sphere",
     "gather_prefix_length",
     "gather_prefixes",
@@ -136,7 +144,9 @@ __all__ = [
     "mixing_transformer",
     "modulus_delta",
     "nearest_point",
+    "package_versions",
     "paper_prefix_length_exponent",
+    "peak_memory_mib",
     "public_objects",
     "random_sphere_points",
     "set_deterministic_defaults",
