@@ -1,0 +1,90 @@
+"""Fixtures for testing the built book: the site folder, a local HTTP server, a browser.
+
+The tests need the book built (`_build/html`) and, for the browser tests, Playwright and
+Chromium (`/usr/bin/chromium`). Without them they are skipped, unless the environment variable
+PREFIX_APPROX_REQUIRE_SITE_TESTS=1 is set (as CI does), which turns a skip into a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = os.environ.get("PREFIX_APPROX_CHROMIUM", "/usr/bin/chromium")
+REQUIRED = os.environ.get("PREFIX_APPROX_REQUIRE_SITE_TESTS") == "1"
+
+
+def unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"site tests are required here, but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    if not (SITE / "index.html").exists():
+        unavailable(f"the book is not built ({SITE} is missing); run jupyter-book build . first")
+    return SITE
+
+
+@pytest.fixture(scope="session")
+def config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+@pytest.fixture(scope="session")
+def chapters() -> list[str]:
+    """Pages of the book (paths without suffix, such as book/theorem1_density), in toc order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [e["file"] for part in toc["parts"] for e in part["chapters"]]
+
+
+@pytest.fixture(scope="session")
+def server(site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright is not installed (pip install -r requirements.txt)")
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
