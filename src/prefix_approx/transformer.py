@@ -458,6 +458,27 @@ def _head_prefix(
     return tokens, report
 
 
+def _box_prefix(
+    model: PrefixedTransformer,
+    layer_name: str,
+    box: Sequence[tuple[float, float]],
+    values: Callable[[torch.Tensor, int], torch.Tensor],
+    lipschitz: float,
+    tolerance: float,
+) -> tuple[torch.Tensor, HeadPrefixReport]:
+    """`_head_prefix` for a core head whose queries are (y, 1, cos f_j, sin f_j), y in `box`."""
+    return _head_prefix(
+        model,
+        layer_name,
+        _box_geometry(box, model.n),
+        box,
+        lambda y, j: _box_point(y, j, model.n),
+        values,
+        lipschitz,
+        tolerance,
+    )
+
+
 def _angle_point(x: torch.Tensor, p: int, n: int) -> torch.Tensor:
     angle = 2 * math.pi / n * (p + x[:, 0] / 2)
     return torch.stack((torch.cos(angle), torch.sin(angle)), 1)
@@ -522,15 +543,8 @@ def ka_prefixes(
         def chi(z: torch.Tensor, j: int, q: int = q, c: float = centre, s: float = scale):
             return rep.outer(c + s * z[:, 0], j, q)
 
-        outer_tokens, outer_report = _head_prefix(
-            model,
-            f"outer {q}",
-            _box_geometry(box, n),
-            box,
-            lambda z, j: _box_point(z, j, n),
-            chi,
-            outer_lipschitz,
-            outer_tol,
+        outer_tokens, outer_report = _box_prefix(
+            model, f"outer {q}", box, chi, outer_lipschitz, outer_tol
         )
         tokens[3 * q] = inner_tokens
         tokens[3 * q + 2] = outer_tokens
@@ -564,16 +578,7 @@ def gather_prefixes(
     def values(y: torch.Tensor, j: int) -> torch.Tensor:
         return _target_values(target, y, model)[:, j]
 
-    last, report = _head_prefix(
-        model,
-        "approximate",
-        _box_geometry(box, n),
-        box,
-        lambda y, j: _box_point(y, j, n),
-        values,
-        lipschitz,
-        eps * 0.999,
-    )
+    last, report = _box_prefix(model, "approximate", box, values, lipschitz, eps * 0.999)
     tokens: list[torch.Tensor | None] = [None] * model.depth
     tokens[-1] = last
     guaranteed = report.guaranteed + lipschitz * math.sqrt(n) * leak
@@ -611,7 +616,6 @@ def mixing_prefixes(
     _check_model(model, "mixing")
     lipschitz = _check_lipschitz(lipschitz)
     eps = check_positive_float(eps, "eps")
-    n = model.n
     box = [(0.0, 1.0), (0.0, 1.0)]
 
     def values(y: torch.Tensor, j: int) -> torch.Tensor:
@@ -622,16 +626,7 @@ def mixing_prefixes(
             )
         return out
 
-    last, report = _head_prefix(
-        model,
-        "apply",
-        _box_geometry(box, n),
-        box,
-        lambda y, j: _box_point(y, j, n),
-        values,
-        lipschitz,
-        eps,
-    )
+    last, report = _box_prefix(model, "apply", box, values, lipschitz, eps)
     return TransformerPrefixes((None, last), model.route, eps, report.guaranteed, (report,))
 
 
