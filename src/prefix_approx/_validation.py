@@ -114,6 +114,16 @@ def check_positive_float(value: object, name: str) -> float:
     return value
 
 
+def check_nonnegative_float(value: object, name: str) -> float:
+    """Return `value` as a float if it is a finite real number >= 0, else raise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value}")
+    return value
+
+
 def check_seed(seed: object) -> int:
     """Return `seed` as an int if it is a non-negative integer, else raise a clear error."""
     return check_positive_int(seed, "seed", minimum=0)

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 
 import torch
 
-from ._validation import as_float64, check_positive_float, check_positive_int
+from ._validation import (
+    as_float64,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = [
     "DensityParameters",
@@ -39,15 +44,6 @@ __all__ = [
 #: The largest net radius delta the Lipschitz construction uses: it needs 2 delta <= pi/2 so
 #: that points farther than 2 delta have <x, c> < cos(2 delta) and cos(delta) stays large.
 MAX_DELTA = math.pi / 4
-
-
-def _check_nonnegative(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value}")
-    return value
 
 
 def density_error_bound(
@@ -73,12 +69,12 @@ def density_error_bound(
 
     Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
     """
-    near_error = _check_nonnegative(near_error, "near_error")
-    bound = _check_nonnegative(bound, "bound")
+    near_error = check_nonnegative_float(near_error, "near_error")
+    bound = check_nonnegative_float(bound, "bound")
     n_points = check_positive_int(n_points, "n_points")
     radius = check_positive_float(radius, "radius")
     split = check_positive_float(split, "split")
-    lam = _check_nonnegative(lam, "lam")
+    lam = check_nonnegative_float(lam, "lam")
     max_len = check_positive_int(max_len, "max_len", minimum=0)
     if not radius < split <= math.pi / 2:
         raise ValueError(f"need radius < split <= pi/2; got radius={radius}, split={split}")
@@ -105,7 +101,7 @@ def lipschitz_error_bound(
 
     Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
     """
-    lipschitz = _check_nonnegative(lipschitz, "lipschitz")
+    lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     split_value = check_positive_float(split, "split")
     return density_error_bound(
         near_error=lipschitz * split_value,
@@ -145,7 +141,7 @@ def lipschitz_delta(eps: float, lipschitz: float) -> float:
     Used in: chapter "Theorem 4: Jackson-type bounds".
     """
     eps = check_positive_float(eps, "eps")
-    lipschitz = _check_nonnegative(lipschitz, "lipschitz")
+    lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     if lipschitz == 0:
         return MAX_DELTA
     return min(eps / (4.0 * lipschitz), MAX_DELTA)
@@ -210,7 +206,7 @@ def density_parameters(
     Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
     """
     eps = check_positive_float(eps, "eps")
-    near_error = _check_nonnegative(near_error, "near_error")
+    near_error = check_nonnegative_float(near_error, "near_error")
     delta = check_positive_float(delta, "delta")
     bound = check_positive_float(bound, "bound")
     n_points = check_positive_int(n_points, "n_points")
@@ -253,7 +249,7 @@ def lipschitz_parameters(
 
     Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
     """
-    lipschitz = _check_nonnegative(lipschitz, "lipschitz")
+    lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     delta = lipschitz_delta(eps, lipschitz)
     return density_parameters(
         eps=eps,
@@ -284,7 +280,7 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
 
     Used in: chapter "Theorem 4: Jackson-type bounds".
     """
-    lam = _check_nonnegative(lam, "lam")
+    lam = check_nonnegative_float(lam, "lam")
     n_max = check_positive_int(n_max, "n_max", minimum=0)
     if lam == 0:
         ratios = torch.zeros(n_max + 1, dtype=torch.float64)
@@ -369,9 +365,9 @@ def smooth_circle_error_bound(
     if (a < 0).any():
         raise ValueError("fourier_norms are norms and must be >= 0")
     n_points = check_positive_int(n_points, "n_points")
-    lam = _check_nonnegative(lam, "lam")
+    lam = check_nonnegative_float(lam, "lam")
     max_len = check_positive_int(max_len, "max_len", minimum=0)
-    bound = _check_nonnegative(bound, "bound")
+    bound = check_nonnegative_float(bound, "bound")
     reach, _, _ = _aliasing_reach(a.shape[0], n_points, lam)
     rho = bessel_ratios(lam, reach + 1)
     return _smooth_bound_from_ratios(
@@ -397,7 +393,7 @@ def smooth_circle_parameters(
         raise ValueError("fourier_norms are norms and must be >= 0")
     eps = check_positive_float(eps, "eps")
     max_len = check_positive_int(max_len, "max_len", minimum=0)
-    bound = _check_nonnegative(bound, "bound")
+    bound = check_nonnegative_float(bound, "bound")
     max_points = check_positive_int(max_points, "max_points")
     step = 2 ** (1 / 8)
     lam = 1.0

@@ -19,7 +19,6 @@ inverse temperature lam, lives in the prefix.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import torch
 
 from ._validation import (
     as_float64,
+    check_nonnegative_float,
     check_on_sphere,
     check_positive_float,
     check_positive_int,
@@ -327,11 +327,7 @@ def build_prefix(
     if (lipschitz is None) == (modulus is None):
         raise ValueError("give exactly one of lipschitz= or modulus=")
     if lipschitz is not None:
-        if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float):
-            raise TypeError(f"lipschitz must be a real number; got {lipschitz!r}")
-        if not math.isfinite(lipschitz) or lipschitz < 0:
-            raise ValueError(f"lipschitz must be a finite number >= 0; got {lipschitz}")
-        constant = float(lipschitz)
+        constant = check_nonnegative_float(lipschitz, "lipschitz")
         delta = lipschitz_delta(eps, constant)
 
         def continuity(t: float) -> float:

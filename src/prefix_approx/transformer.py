@@ -35,7 +35,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._validation import as_float64, check_positive_float, check_positive_int
+from ._validation import (
+    as_float64,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
 from .attention import AttentionHead
 from .bounds import MAX_DELTA, density_parameters
 from .kolmogorov_arnold import KARepresentation, check_sequences
@@ -569,7 +574,7 @@ def gather_prefixes(
     Used in: chapter "Sequence-to-sequence universality".
     """
     _check_model(model, "gather")
-    lipschitz = _check_lipschitz(lipschitz)
+    lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     eps = check_positive_float(eps, "eps")
     n = model.n
     leak = 0.0 if n == 1 else (n - 1) * math.exp(-COPY_SHARPNESS * (1 - math.cos(2 * math.pi / n)))
@@ -593,7 +598,7 @@ def gather_prefix_length(n: int, *, lipschitz: float, eps: float) -> int:
     Used in: chapter "Sequence-to-sequence universality".
     """
     n = check_positive_int(n, "n")
-    lipschitz = _check_lipschitz(lipschitz)
+    lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     eps = check_positive_float(eps, "eps")
     box = [(0.0, 1.0)] * n
     _, spacing = _head_plan(_box_geometry(box, n), n, lipschitz, eps * 0.999)
@@ -614,7 +619,7 @@ def mixing_prefixes(
     Used in: chapter "Element-wise prefixes, pretrained mixing".
     """
     _check_model(model, "mixing")
-    lipschitz = _check_lipschitz(lipschitz)
+    lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     eps = check_positive_float(eps, "eps")
     box = [(0.0, 1.0), (0.0, 1.0)]
 
@@ -636,14 +641,6 @@ def _check_model(model: object, route: str) -> None:
         raise TypeError(f"model must be a PrefixedTransformer; got {type(model).__name__}")
     if model.route != route:
         raise ValueError(f"this builder is for the {route!r} route; the model is {model.route!r}")
-
-
-def _check_lipschitz(lipschitz: object) -> float:
-    if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float):
-        raise TypeError(f"lipschitz must be a real number; got {lipschitz!r}")
-    if not math.isfinite(lipschitz) or lipschitz < 0:
-        raise ValueError(f"lipschitz must be a finite number >= 0; got {lipschitz}")
-    return float(lipschitz)
 
 
 def _check_representation(rep: object, model: PrefixedTransformer) -> KARepresentation:
