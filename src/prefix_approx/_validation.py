@@ -17,6 +17,14 @@ import torch
 SPHERE_TOLERANCE = 1e-9
 
 
+#: What public functions accept where they take an array: a torch tensor, a NumPy array or
+#: scalar, anything with ``__array__``, or (nested) sequences of real numbers.
+ArrayLike = torch.Tensor | np.ndarray | Sequence | np.generic
+
+# NumPy dtype kinds that hold real numbers: floats, signed and unsigned integers.
+_REAL_KINDS = frozenset("fiu")
+
+
 def as_float64(
     value: object,
     name: str,
@@ -27,28 +35,78 @@ def as_float64(
 ) -> torch.Tensor:
     """Return `value` as a finite float64 CPU tensor, or raise a clear error.
 
-    Accepts torch tensors, NumPy arrays and (nested) sequences of real numbers. Booleans,
-    complex numbers and anything non-numeric raise `TypeError`; a wrong number of dimensions,
-    a wrong last dimension or a NaN/inf entry raise `ValueError`.
+    Accepts torch tensors (any layout, dtype and device), NumPy arrays of any memory layout
+    (negative or zero strides, transposed or sliced views, read-only arrays: copied where
+    torch cannot share their memory), NumPy scalars, objects with ``__array__`` and (nested)
+    sequences of real numbers. Integer and floating dtypes are converted to float64.
+
+    Raises `TypeError` naming `name` for a wrong kind of value (booleans, complex numbers,
+    strings, objects); `ValueError` for a ragged nested sequence, a wrong number of
+    dimensions, a wrong last dimension or a NaN/inf entry.
     """
     if isinstance(value, torch.Tensor):
         tensor = value
-    elif isinstance(value, np.ndarray | Sequence) and not isinstance(value, str | bytes):
-        try:
-            tensor = torch.as_tensor(np.asarray(value))
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be an array of real numbers; got {value!r:.80}") from err
-    else:
+        if (
+            tensor.dtype == torch.bool
+            or tensor.is_complex()
+            or not (tensor.is_floating_point() or tensor.dtype in _INTEGER_DTYPES)
+        ):
+            raise TypeError(f"{name} must hold real numbers; got dtype {tensor.dtype}")
+    elif isinstance(value, str | bytes) or not (
+        isinstance(value, np.ndarray | np.generic | Sequence) or hasattr(value, "__array__")
+    ):
         raise TypeError(
             f"{name} must be a torch.Tensor, a NumPy array or a sequence of numbers; "
             f"got {type(value).__name__}"
         )
-    if (
-        tensor.dtype == torch.bool
-        or tensor.is_complex()
-        or not (tensor.is_floating_point() or tensor.dtype in _INTEGER_DTYPES)
-    ):
-        raise TypeError(f"{name} must hold real numbers; got dtype {tensor.dtype}")
+    else:
+        tensor = torch.from_numpy(_real_numpy_array(value, name))
+    _check_shape(tensor, name, ndim=ndim, min_ndim=min_ndim, last_dim=last_dim)
+    # Contiguous, so that results do not depend on the caller's memory layout (matrix
+    # products of strided views round differently).
+    tensor = tensor.detach().to(device="cpu", dtype=torch.float64).contiguous()
+    bad = _count_non_finite(tensor)
+    if bad:
+        raise ValueError(f"{name} must be finite; it has {bad} NaN or infinite entries")
+    return tensor
+
+
+def _real_numpy_array(value: object, name: str) -> np.ndarray:
+    """`value` as a NumPy array of real numbers that torch can share: float64 (or a narrower
+    integer or float type, converted later by torch), non-negative strides, writeable. A
+    view torch cannot take as it is (a negative stride, a read-only buffer, a dtype torch
+    lacks such as float128 or uint64) is copied into a fresh float64 array."""
+    try:
+        array = np.asarray(value)
+    except ValueError as err:  # NumPy's message for a ragged nested sequence
+        raise ValueError(
+            f"{name} must be a rectangular array of numbers (every row the same length); "
+            f"NumPy could not make one: {err}"
+        ) from err
+    except TypeError as err:
+        raise TypeError(f"{name} must be an array of real numbers; got {value!r:.80}") from err
+    if array.dtype.kind not in _REAL_KINDS:
+        raise TypeError(
+            f"{name} must hold real numbers (integers or floats); got NumPy dtype "
+            f"{array.dtype} from {type(value).__name__}"
+        )
+    shareable = (
+        array.flags.writeable
+        and all(stride >= 0 for stride in array.strides)
+        and array.dtype.byteorder in "=|"
+        and array.dtype.type in _SHAREABLE_NUMPY_TYPES
+    )
+    return array if shareable else np.array(array, dtype=np.float64, order="C")
+
+
+def _check_shape(
+    tensor: torch.Tensor,
+    name: str,
+    *,
+    ndim: int | None,
+    min_ndim: int | None,
+    last_dim: int | None,
+) -> None:
     if ndim is not None and tensor.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions; got shape {tuple(tensor.shape)}")
     if min_ndim is not None and tensor.ndim < min_ndim:
@@ -59,11 +117,28 @@ def as_float64(
         raise ValueError(
             f"{name} must have last dimension {last_dim}; got shape {tuple(tensor.shape)}"
         )
-    tensor = tensor.detach().to(device="cpu", dtype=torch.float64)
-    bad = _count_non_finite(tensor)
-    if bad:
-        raise ValueError(f"{name} must be finite; it has {bad} NaN or infinite entries")
-    return tensor
+
+
+def as_indices(value: object, name: str, *, length: int, upper: int) -> torch.Tensor:
+    """Return `value` as an int64 CPU tensor of `length` indices, each in 0..upper-1.
+
+    Accepts the same array-likes as `as_float64` (any memory layout), of an integer dtype
+    (or whole-number floats). Raises `TypeError` for another kind, `ValueError` for a wrong
+    shape or an index out of range, naming `name`.
+    """
+    values = as_float64(value, name, ndim=1)
+    if values.shape[0] != length:
+        raise ValueError(
+            f"{name} must hold {length} indices (one per query); got shape {tuple(values.shape)}"
+        )
+    if (values != values.round()).any():
+        raise TypeError(f"{name} must hold integer indices; got non-integer values")
+    if values.numel() and (values.min() < 0 or values.max() >= upper):
+        raise ValueError(
+            f"{name} must hold indices in 0..{upper - 1}; got values in "
+            f"[{int(values.min())}, {int(values.max())}]"
+        )
+    return values.long()
 
 
 def _count_non_finite(tensor: torch.Tensor, block: int = 2**20) -> int:
@@ -75,7 +150,28 @@ def _count_non_finite(tensor: torch.Tensor, block: int = 2**20) -> int:
     )
 
 
-_INTEGER_DTYPES = {torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
+_INTEGER_DTYPES = {
+    torch.uint8,
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.uint16,
+    torch.uint32,
+    torch.uint64,
+}
+
+# NumPy scalar types whose arrays torch.from_numpy shares without a copy.
+_SHAREABLE_NUMPY_TYPES = (
+    np.float64,
+    np.float32,
+    np.float16,
+    np.int64,
+    np.int32,
+    np.int16,
+    np.int8,
+    np.uint8,
+)
 
 
 def check_on_sphere(points: torch.Tensor, name: str, tol: float = SPHERE_TOLERANCE) -> None:

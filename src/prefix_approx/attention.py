@@ -86,6 +86,12 @@ def merge_partial(first: PartialAttention, second: PartialAttention) -> PartialA
     """
     if not isinstance(first, PartialAttention) or not isinstance(second, PartialAttention):
         raise TypeError("merge_partial expects two PartialAttention objects")
+    for name, part in (("first", first), ("second", second)):
+        if part.log_normaliser.shape != part.output.shape[:-1]:
+            raise ValueError(
+                f"{name}: log_normaliser must have shape output.shape[:-1] = "
+                f"{tuple(part.output.shape[:-1])}; got {tuple(part.log_normaliser.shape)}"
+            )
     if first.output.shape != second.output.shape:
         raise ValueError(
             "the two blocks must summarise the same queries: output shapes "
@@ -288,7 +294,9 @@ class AttentionHead(torch.nn.Module):
                 accumulator[:, rows] = accumulator[:, rows] * rescale[..., None] + weights @ values
                 running_max[:, rows] = new_max
 
-        seen = running_sum > 0
+        # A query saw no token only if its running sum is exactly 0. A NaN sum (a NaN score
+        # or value) is "seen", so the NaN reaches the output instead of turning into 0.
+        seen = running_sum != 0
         log_z = torch.where(seen, running_max + torch.log(running_sum.clamp_min(1e-300)), -math.inf)
         output = torch.where(
             seen[..., None],

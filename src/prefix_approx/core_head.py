@@ -133,13 +133,16 @@ class CoreHead(AttentionHead):
         return torch.cat((points, padding), dim=-1)
 
     def _prefix_tokens(self, prefix: CorePrefix | object) -> torch.Tensor:
+        """The prefix's tokens, checked like any user input: a `CorePrefix` may have been
+        built by hand or edited with `dataclasses.replace`, so its tokens pass the same
+        conversion and checks (dtype, device, shape, finiteness) as a plain tensor."""
         if isinstance(prefix, CorePrefix):
             if (prefix.m, prefix.k) != (self.m, self.k):
                 raise ValueError(
                     f"this prefix was built for CoreHead(m={prefix.m}, k={prefix.k}); "
                     f"the head is CoreHead(m={self.m}, k={self.k})"
                 )
-            return prefix.tokens
+            prefix = prefix.tokens
         tokens = as_float64(prefix, "prefix", ndim=2)
         if tokens.shape[1] != self.d_model:
             raise ValueError(

@@ -200,22 +200,55 @@ def ka_times_mean(n: int) -> KARepresentation:
     )
 
 
+#: Natural log of the largest finite float64: a derived constant exp(c) is finite iff c <= this.
+_LOG_FLOAT64_MAX = math.log(torch.finfo(torch.float64).max)
+
+#: The inverse temperatures `ka_log_sum_exp` accepts (see its docstring).
+LOG_SUM_EXP_BETA_RANGE = (1e-3, 1400.0)
+
+
+def _smooth_maximum(x: torch.Tensor, beta: float) -> torch.Tensor:
+    """(1/beta) log(mean_p exp(beta x_p)) for x (B, n), (B,), accurate for every beta > 0:
+    with d_p = x_p - max x <= 0 it equals max x + log1p(mean expm1(beta d)) / beta, which
+    neither overflows at large beta nor cancels at small beta."""
+    top = x.amax(dim=1)
+    d = x - top[:, None]
+    return top + torch.log1p(torch.expm1(beta * d).mean(dim=1)) / beta
+
+
 def ka_log_sum_exp(n: int, beta: float = 4.0) -> KARepresentation:
     """g_j(x) = (1/beta) log( mean_p exp(beta x_p) ) at every position: a smooth maximum
-    (within log(n)/beta of max_p x_p). One term: psi = exp(beta x), chi = log(z) / beta.
+    (within log(n)/beta of max_p x_p). One term: psi(x) = exp(beta (x - 1/2)), in
+    [e^(-beta/2), e^(beta/2)], and chi(z) = 1/2 + log(z) / beta.
+
+    Centring the exponent at 1/2 keeps every derived constant finite: the largest, the
+    Lipschitz constant beta e^(beta/2) of psi, stays below float64's limit for beta up to
+    about 1400. `beta` must lie in LOG_SUM_EXP_BETA_RANGE = [1e-3, 1400]: above it the
+    constants overflow, below it psi rounds to 1 and the representation loses the target
+    (the target itself, `rep(x)`, is accurate for every beta). Raises ValueError outside.
 
     Used in: chapters of Part III.
     """
     n = check_positive_int(n, "n")
     beta = check_positive_float(beta, "beta")
+    low, high = LOG_SUM_EXP_BETA_RANGE
+    if not low <= beta <= high:
+        raise ValueError(
+            f"beta must lie in [{low:g}, {high:g}] for this representation; got {beta:g}. "
+            "Above it its Lipschitz constant beta e^(beta/2) overflows float64; below it "
+            "exp(beta (x - 1/2)) rounds to 1 and the representation loses the target."
+        )
 
     def inner(x: torch.Tensor, p: int, q: int) -> torch.Tensor:
-        return torch.exp(beta * x)
+        return torch.exp(beta * (x - 0.5))
 
     def outer(z: torch.Tensor, j: int, q: int) -> torch.Tensor:
-        return (torch.log(z) / beta)[:, None]
+        return (0.5 + torch.log(z) / beta)[:, None]
 
-    margin = 0.5
+    # psi ranges over [lo, hi] = [e^(-beta/2), e^(beta/2)]; the outer domain is widened by
+    # half of lo on each side, where chi' = 1/(beta z) is at most 2 / (beta lo).
+    lo, hi = math.exp(-beta / 2), math.exp(beta / 2)
+    margin = 0.5 * lo
     return KARepresentation(
         name="smooth maximum",
         n=n,
@@ -223,15 +256,11 @@ def ka_log_sum_exp(n: int, beta: float = 4.0) -> KARepresentation:
         terms=(0,),
         inner=inner,
         outer=outer,
-        inner_range={0: (1.0, math.exp(beta))},
-        mean_range={0: (1.0, math.exp(beta))},
-        inner_lipschitz={0: beta * math.exp(beta)},
-        outer_lipschitz={0: 1.0 / (beta * (1.0 - margin))},
-        target=lambda x: (
-            (torch.logsumexp(beta * x, 1, keepdim=True) - math.log(n))
-            .div(beta)
-            .expand(-1, n)[..., None]
-        ),
+        inner_range={0: (lo, hi)},
+        mean_range={0: (lo, hi)},
+        inner_lipschitz={0: beta * hi},
+        outer_lipschitz={0: 1.0 / (beta * (lo - margin))},
+        target=lambda x: _smooth_maximum(x, beta)[:, None, None].expand(-1, n, 1),
         margin=margin,
     )
 
@@ -239,9 +268,18 @@ def ka_log_sum_exp(n: int, beta: float = 4.0) -> KARepresentation:
 def ka_product(n: int) -> KARepresentation:
     """g_j(x) = prod_p (1 + x_p) at every position, as exp(n * mean_p log(1 + x_p)).
 
+    The product reaches 2^n and chi's Lipschitz constant n e^(n (log 2 + margin)) must be a
+    finite float64, so n may be at most KA_PRODUCT_MAX_N (ValueError above it).
+
     Used in: chapters of Part III.
     """
     n = check_positive_int(n, "n")
+    margin = 0.05
+    if n > KA_PRODUCT_MAX_N:
+        raise ValueError(
+            f"n must be at most {KA_PRODUCT_MAX_N} for the product representation; got {n}: "
+            "its outer Lipschitz constant n e^(n (log 2 + 0.05)) overflows float64 beyond"
+        )
 
     def inner(x: torch.Tensor, p: int, q: int) -> torch.Tensor:
         return torch.log1p(x)
@@ -249,7 +287,6 @@ def ka_product(n: int) -> KARepresentation:
     def outer(z: torch.Tensor, j: int, q: int) -> torch.Tensor:
         return torch.exp(n * z)[:, None]
 
-    margin = 0.05
     return KARepresentation(
         name="product",
         n=n,
@@ -264,3 +301,15 @@ def ka_product(n: int) -> KARepresentation:
         target=lambda x: torch.prod(1 + x, 1, keepdim=True).expand(-1, n)[..., None],
         margin=margin,
     )
+
+
+def _largest_product_n(margin: float = 0.05) -> int:
+    """Largest n with log(n) + n (log 2 + margin) <= log(float64 max)."""
+    n = int(_LOG_FLOAT64_MAX / (math.log(2.0) + margin))
+    while math.log(n) + n * (math.log(2.0) + margin) > _LOG_FLOAT64_MAX:
+        n -= 1
+    return n
+
+
+#: Largest n for which `ka_product(n)` has finite constants.
+KA_PRODUCT_MAX_N = _largest_product_n()

@@ -18,6 +18,7 @@ import torch
 
 from ._validation import (
     as_float64,
+    as_indices,
     check_on_sphere,
     check_positive_float,
     check_positive_int,
@@ -146,9 +147,7 @@ def nearest_point(
     check_on_sphere(p, "points")
     skip = None
     if exclude is not None:
-        skip = torch.as_tensor(exclude)
-        if skip.shape != (q.shape[0],) or skip.dtype not in (torch.int32, torch.int64):
-            raise ValueError(f"exclude must be {q.shape[0]} integer indices, one per query")
+        skip = as_indices(exclude, "exclude", length=q.shape[0], upper=p.shape[0])
     block_elements = check_positive_int(block_elements, "block_elements")
     point_block = max(1, min(p.shape[0], block_elements // max(1, min(q.shape[0], 4096))))
     query_block = max(1, block_elements // point_block)

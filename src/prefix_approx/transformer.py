@@ -653,6 +653,25 @@ def _check_representation(rep: object, model: PrefixedTransformer) -> KARepresen
         )
     if any(q < 0 or q >= 2 * model.n + 1 for q in rep.terms):
         raise ValueError(f"terms must lie in 0..{2 * model.n}; got {rep.terms}")
+    # A representation may be built or edited by hand: its constants feed the error budget,
+    # so each must be a finite number (ranges ordered, Lipschitz constants >= 0).
+    check_positive_float(rep.margin, "representation margin")
+    for q in rep.terms:
+        for field_name in ("inner_range", "mean_range"):
+            try:
+                lo, hi = (float(v) for v in getattr(rep, field_name)[q])
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError(f"representation {field_name}[{q}] must be (lo, hi)") from err
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                raise ValueError(
+                    f"representation {field_name}[{q}] must be finite with lo <= hi; "
+                    f"got ({lo}, {hi})"
+                )
+        for field_name in ("inner_lipschitz", "outer_lipschitz"):
+            constants = getattr(rep, field_name)
+            if q not in constants:
+                raise ValueError(f"representation {field_name} has no entry for term {q}")
+            check_nonnegative_float(constants[q], f"representation {field_name}[{q}]")
     return rep
 
 
