@@ -1,0 +1,88 @@
+"""Objects a user builds or edits (prefix objects, partial results, representations,
+transformer prefixes) are checked where they are consumed, with the messages of the
+plain-tensor path; a NaN reaching a head's streaming softmax comes out as NaN, never as a
+number."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import prefix_approx as pa
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_tokens=st.integers(1, 600),
+    where=st.floats(0.0, 1.0, exclude_max=True),
+    column=st.sampled_from([2, 3, 4]),
+    block=st.sampled_from([1, 7, 64, 2**21]),
+)
+def test_a_nan_in_the_streaming_softmax_comes_out_as_nan(n_tokens, where, column, block):
+    """Scores (key columns 2, 3) or values (column 4) with one NaN, in any block size."""
+    head = pa.CoreHead(1, 1)
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=torch.float64)
+    tokens = pa.core_prefix(pa.circle_points(n_tokens), torch.ones(n_tokens, 1), 5.0).tokens
+    tokens = tokens.clone()
+    tokens[int(where * n_tokens), column] = math.nan
+    partial = head._stream(head.embed(x), tokens, causal=False, block_elements=block)
+    assert torch.isnan(partial.output).all()
+    # And through the public path it is an error, never an ordinary-looking number.
+    with pytest.raises(ValueError, match="prefix must be finite"):
+        head(x, tokens)
+
+
+def test_merge_partial_propagates_nan_and_checks_shapes() -> None:
+    nan = pa.PartialAttention(torch.tensor([math.nan]), torch.tensor([[1.0]]))
+    ok = pa.PartialAttention(torch.tensor([0.0]), torch.tensor([[2.0]]))
+    assert torch.isnan(pa.merge_partial(nan, ok).output).all()
+    bad = pa.PartialAttention(torch.tensor([0.0, 0.0]), torch.tensor([[2.0]]))
+    with pytest.raises(ValueError, match=r"second: log_normaliser must have shape"):
+        pa.merge_partial(ok, bad)
+
+
+@pytest.mark.parametrize(
+    ("edit", "error", "message"),
+    [
+        (lambda t: t.float(), None, None),
+        (lambda t: t.to(torch.float16), None, None),
+        (lambda t: t[:, :-1], ValueError, r"prefix tokens must have 5 = 2\(m\+1\) \+ k columns"),
+        (lambda t: t[:0], ValueError, "the prefix is empty"),
+        (lambda t: t.to(torch.complex128), TypeError, "prefix must hold real numbers"),
+        (lambda t: t.numpy()[::-1].copy()[::-1], None, None),
+        (lambda t: t.tolist(), None, None),
+    ],
+)
+def test_an_edited_core_prefix_is_checked_like_a_plain_tensor(edit, error, message) -> None:
+    prefix = pa.core_prefix([[1, 0], [0, 1]], [[1], [3]], 1.0)
+    edited = dataclasses.replace(prefix, tokens=edit(prefix.tokens))
+    head, x = pa.CoreHead(1, 1), [[[1.0, 0.0]]]
+    if error is None:
+        # float16 rounds lam c and v exactly here (0, 1 and 3 are representable)
+        assert float(head(x, edited)[0, 0, 0]) == pytest.approx(
+            (math.e + 3) / (math.e + 2), rel=1e-15
+        )
+        return
+    for value in (edited, edited.tokens):
+        with pytest.raises(error, match=message):
+            head(x, value)
+
+
+def test_edited_transformer_prefixes_are_checked_like_plain_tensors() -> None:
+    model = pa.mixing_transformer(2)
+    prefixes = pa.mixing_prefixes(model, lambda xj, m, j: xj[:, None], lipschitz=1, eps=0.5)
+    x = torch.tensor([[0.2, 0.7]], dtype=torch.float64)
+    expected = model(x, prefixes)
+    as_float32 = dataclasses.replace(
+        prefixes, tokens=tuple(None if t is None else t.float() for t in prefixes.tokens)
+    )
+    assert torch.allclose(model(x, as_float32), expected, atol=1e-6)
+    broken = prefixes.tokens[1].clone()
+    broken[0, 0] = math.nan
+    with pytest.raises(ValueError, match="prefix of layer apply must be finite"):
+        model(x, dataclasses.replace(prefixes, tokens=(None, broken)))
