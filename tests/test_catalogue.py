@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import matplotlib as mpl
 import numpy as np
+import pytest
 import torch
 
 import prefix_approx
-from prefix_approx import PublicObject, public_objects, set_deterministic_defaults, use_book_style
+from prefix_approx import (
+    PublicObject,
+    figure_size,
+    public_objects,
+    set_deterministic_defaults,
+    use_book_style,
+)
+from prefix_approx.plotting import COLUMN_WIDTH_IN, MIN_FONT_PT
 
 
 def test_every_public_object_names_its_chapter() -> None:
@@ -49,4 +57,19 @@ def test_book_style_sets_readable_fonts() -> None:
         use_book_style()
         assert mpl.rcParams["font.size"] == 11
         assert mpl.rcParams["legend.frameon"] is False
-        assert tuple(mpl.rcParams["figure.figsize"]) == (7.5, 4.2)
+        assert tuple(mpl.rcParams["figure.figsize"]) == (COLUMN_WIDTH_IN, 4.0)
+        assert mpl.rcParams["savefig.dpi"] >= 200 and mpl.rcParams["figure.dpi"] >= 200
+        sizes = [mpl.rcParams[k] for k in ("legend.fontsize", "xtick.labelsize", "ytick.labelsize")]
+        assert min(sizes) >= MIN_FONT_PT >= 10
+
+
+def test_figure_size_keeps_the_column_width_and_refuses_wide_grids() -> None:
+    assert figure_size() == (COLUMN_WIDTH_IN, 3.2)
+    assert figure_size(3, 1, panel_height=2.0) == (COLUMN_WIDTH_IN, 6.0)
+    assert figure_size(1, 2)[0] == COLUMN_WIDTH_IN
+    with pytest.raises(ValueError, match="at most 2 panels side by side"):
+        figure_size(1, 3)
+    with pytest.raises(ValueError, match="rows and cols must be integers"):
+        figure_size(0, 1)
+    with pytest.raises(ValueError, match="panel_height must be > 0"):
+        figure_size(1, 1, panel_height=-1.0)

@@ -57,7 +57,7 @@ from .kolmogorov_arnold import (
     ka_shift,
     ka_times_mean,
 )
-from .plotting import use_book_style
+from .plotting import figure_size, use_book_style
 from .reproducibility import (
     NotebookRun,
     execute_and_measure,
@@ -125,6 +125,7 @@ __all__ = [
     "evaluate_target",
     "execute_and_measure",
     "fibonacci_sphere",
+    "figure_size",
     "gather_prefix_length",
     "gather_prefixes",
     "gather_transformer",
