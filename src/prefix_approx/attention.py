@@ -74,6 +74,28 @@ class PrefixDecomposition:
     rho: torch.Tensor
 
 
+#: Above this bound on |score| = |<W_Q h, W_K t>| a tile is checked for overflow.
+_SCORE_CHECK_BOUND = 1e300
+
+
+def _check_scores(scores: torch.Tensor, query_norm: float, keys: torch.Tensor) -> None:
+    """Raise ValueError if finite tokens gave a non-finite score (float64 overflow), which
+    the softmax would silently turn into NaN or into a zero weight."""
+    if keys.numel() == 0:
+        return
+    key_norm = float(torch.linalg.vector_norm(keys, dim=-1).max())
+    if math.isnan(query_norm) or math.isnan(key_norm):
+        return  # a NaN token: the NaN propagates to the output
+    if query_norm * key_norm <= _SCORE_CHECK_BOUND:
+        return
+    if not bool(torch.isfinite(scores).all()):
+        raise ValueError(
+            "attention scores <W_Q h, W_K t> overflow float64 (|score| > 1.8e308) although "
+            f"every token is finite: the largest |W_Q h| is {query_norm:.3g} and the largest "
+            f"|W_K t| is {key_norm:.3g}. Scale the weights or the tokens down."
+        )
+
+
 def merge_partial(first: PartialAttention, second: PartialAttention) -> PartialAttention:
     """Combine the attention over two disjoint blocks of a context into attention over both.
 
@@ -98,11 +120,27 @@ def merge_partial(first: PartialAttention, second: PartialAttention) -> PartialA
             f"{tuple(first.output.shape)} and {tuple(second.output.shape)} differ"
         )
     log_z = torch.logaddexp(first.log_normaliser, second.log_normaliser)
-    safe = torch.where(torch.isfinite(log_z), log_z, torch.zeros_like(log_z))
-    w_first = torch.exp(first.log_normaliser - safe)
-    w_second = torch.exp(second.log_normaliser - safe)
+    w_first, w_second = _block_weights(first.log_normaliser, second.log_normaliser)
     output = w_first[..., None] * first.output + w_second[..., None] * second.output
     return PartialAttention(log_normaliser=log_z, output=output)
+
+
+def _block_weights(
+    log_first: torch.Tensor, log_second: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shares w = Z_1 / (Z_1 + Z_2) and 1 - w of two blocks from their log normalisers.
+
+    Computed as sigmoid(log Z_1 - log Z_2), which depends only on the difference: exp of
+    (log Z_i - log(Z_1 + Z_2)) would lose the log 2 of two equal normalisers of size 1e308
+    (it is absorbed in the sum) and give weights 1 and 1. A query that sees neither block
+    (both -inf) gets weights 0 and 0; a NaN stays NaN.
+    """
+    difference = log_first - log_second
+    neither = torch.isneginf(log_first) & torch.isneginf(log_second)
+    difference = torch.where(neither, torch.zeros_like(difference), difference)
+    w_first = torch.where(neither, torch.zeros_like(difference), torch.sigmoid(difference))
+    w_second = torch.where(neither, torch.zeros_like(difference), torch.sigmoid(-difference))
+    return w_first, w_second
 
 
 class AttentionHead(torch.nn.Module):
@@ -266,6 +304,9 @@ class AttentionHead(torch.nn.Module):
         token_block = max(token_block, min(n_tokens, 256))
         query_block = max(1, min(n_queries, block_elements // max(1, n_batch * token_block)))
 
+        # Scores are finite for finite tokens unless |W_Q h| |W_K t| passes float64's range;
+        # only then are the tiles checked (see _check_scores), so the usual case costs nothing.
+        query_norm = float(torch.linalg.vector_norm(projected, dim=-1).max()) if n_queries else 0.0
         running_max = torch.full((n_batch, n_queries), -math.inf, dtype=torch.float64)
         running_sum = torch.zeros((n_batch, n_queries), dtype=torch.float64)
         accumulator = torch.zeros((n_batch, n_queries, self.d_value), dtype=torch.float64)
@@ -276,6 +317,7 @@ class AttentionHead(torch.nn.Module):
             for q_start in range(0, n_queries, query_block):
                 rows = slice(q_start, q_start + query_block)
                 scores = projected[:, rows] @ keys.transpose(-1, -2)  # (B, q, k)
+                _check_scores(scores, query_norm, keys)
                 hidden = None
                 if causal:
                     query_index = torch.arange(q_start, q_start + scores.shape[1])
@@ -348,7 +390,7 @@ class AttentionHead(torch.nn.Module):
         from_prefix = part(p, False)
         from_inputs = part(x, causal)
         both = merge_partial(from_prefix, from_inputs)
-        rho = torch.exp(from_prefix.log_normaliser - both.log_normaliser)
+        rho, _ = _block_weights(from_prefix.log_normaliser, from_inputs.log_normaliser)
         return PrefixDecomposition(
             output=both.output,
             prefix_output=from_prefix.output,
@@ -389,7 +431,10 @@ class AttentionHead(torch.nn.Module):
         """
         q, p, x = self._context_parts(queries, prefix, inputs, causal)
         context = self._dense_context(q, p, x)
-        scores = (q @ self.w_query.T) @ (context @ self.w_key.T).transpose(-1, -2)
+        projected, keys = q @ self.w_query.T, context @ self.w_key.T
+        scores = projected @ keys.transpose(-1, -2)
+        query_norm = float(torch.linalg.vector_norm(projected, dim=-1).max()) if q.numel() else 0.0
+        _check_scores(scores, query_norm, keys)
         if causal:
             n_prefix = 0 if p is None else p.shape[-2]
             t = x.shape[-2]  # type: ignore[union-attr]

@@ -17,7 +17,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from scipy.special import ive
 
 from ._validation import (
     as_float64,
@@ -78,10 +80,17 @@ def density_error_bound(
     max_len = check_positive_int(max_len, "max_len", minimum=0)
     if not radius < split <= math.pi / 2:
         raise ValueError(f"need radius < split <= pi/2; got radius={radius}, split={split}")
-    gap = math.cos(radius) - math.cos(split)
+    gap = _cos_gap(radius, split)
     far = 2.0 * bound * n_points * math.exp(-lam * gap)
     inputs = bound * max_len * math.exp(-lam * math.cos(radius))
     return near_error + far + inputs
+
+
+def _cos_gap(radius: float, split: float) -> float:
+    """cos(radius) - cos(split), as 2 sin((split + radius)/2) sin((split - radius)/2), which
+    keeps its relative accuracy when both angles are tiny (the difference of cosines near 1
+    cancels: at radius 0.9e-8 and split 2e-8 it loses every digit)."""
+    return 2.0 * math.sin((split + radius) / 2.0) * math.sin((split - radius) / 2.0)
 
 
 def lipschitz_error_bound(
@@ -219,7 +228,7 @@ def density_parameters(
     if radius > delta * (1 + 1e-12):
         raise ValueError(f"the net's radius {radius} exceeds delta = {delta}")
     split = 2.0 * delta
-    gap = math.cos(radius) - math.cos(split)
+    gap = _cos_gap(radius, split)
     lam_far = math.log(8.0 * bound * n_points / eps) / gap
     lam_inputs = math.log(4.0 * bound * max_len / eps) / math.cos(radius) if max_len else 0.0
     lam = max(lam_far, lam_inputs, 1.0)
@@ -272,28 +281,46 @@ def paper_prefix_length_exponent(m: int) -> int:
     return 10 + 14 * m + 4 * m * m
 
 
+#: Largest n_max `bessel_ratios` accepts: 10^7 ratios are 80 MB.
+MAX_BESSEL_ORDER = 10**7
+
+#: Above this lam, `bessel_ratios` takes the ratios from scipy's exponentially scaled Bessel
+#: functions instead of the backward recurrence, whose length grows like lam / 4.
+_RECURRENCE_MAX_LAM = 1e6
+
+
 def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     """Ratios I_n(lam) / I_0(lam) of modified Bessel functions of the first kind for
     n = 0..n_max, shape (n_max + 1,), float64, by Miller's backward recurrence
-    I_(n-1) = (2n / lam) I_n + I_(n+1), which is stable in this direction. For lam = 0 the
-    ratios are 1, 0, 0, ...
+    I_(n-1) = (2n / lam) I_n + I_(n+1), which is stable in this direction; for lam > 1e6,
+    from scipy.special.ive (relative accuracy about 1e-13). For lam = 0 the ratios are
+    1, 0, 0, ... Raises ValueError for n_max > MAX_BESSEL_ORDER (10^7).
 
     Used in: chapter "Theorem 4: Jackson-type bounds".
     """
     lam = check_nonnegative_float(lam, "lam")
     n_max = check_positive_int(n_max, "n_max", minimum=0)
+    if n_max > MAX_BESSEL_ORDER:
+        raise ValueError(
+            f"n_max must be at most {MAX_BESSEL_ORDER}; got {n_max} "
+            f"({8 * (n_max + 1) / 2**20:.3g} MiB of ratios)"
+        )
     if lam == 0:
         ratios = torch.zeros(n_max + 1, dtype=torch.float64)
         ratios[0] = 1.0
         return ratios
+    if lam > _RECURRENCE_MAX_LAM:
+        orders = np.arange(n_max + 1, dtype=np.float64)
+        return torch.from_numpy(ive(orders, lam) / ive(0.0, lam))
     # Start far enough above both n_max and lam that the neglected tail is below rounding.
     start = n_max + 20 + int(2 * math.sqrt(40 * (lam + n_max))) + int(lam // 4)
     ratio = 0.0  # r_n = I_(n+1) / I_n, from r_(n-1) = 1 / (2n / lam + r_n)
-    r = [0.0] * start
+    r = [0.0] * n_max  # only the ratios that are returned are kept
     for n in range(start, 0, -1):
         ratio = 1.0 / (2.0 * n / lam + ratio)
-        r[n - 1] = ratio
-    steps = torch.tensor(r[:n_max], dtype=torch.float64)
+        if n <= n_max:
+            r[n - 1] = ratio
+    steps = torch.tensor(r, dtype=torch.float64)
     return torch.cat((torch.ones(1, dtype=torch.float64), torch.cumprod(steps, dim=0)))
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._validation import check_positive_int
+
 __all__ = [
     "NotebookRun",
     "execute_and_measure",
@@ -33,6 +35,9 @@ def set_deterministic_defaults(*, print_digits: int = 6) -> None:
 
     Used in: every chapter.
     """
+    print_digits = check_positive_int(print_digits, "print_digits", minimum=1)
+    if print_digits > 17:
+        raise ValueError(f"print_digits must be at most 17 (float64's digits); got {print_digits}")
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
     np.set_printoptions(precision=print_digits, suppress=True)
@@ -44,8 +49,10 @@ def package_versions(names: list[str] | tuple[str, ...]) -> dict[str, str]:
 
     Used in: chapter "Reproducibility record".
     """
-    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-        raise TypeError("names must be a list or tuple of distribution names")
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise TypeError(
+            f"names must be a list or tuple of distribution names; got {type(names).__name__}"
+        )
     versions = {}
     for name in names:
         try:

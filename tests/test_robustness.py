@@ -1,0 +1,170 @@
+"""Regression tests for silent wrong answers and runaways found by probing the public API
+(issue "A package that never answers wrongly in silence"), each named after its fault and
+asserting the right value, plus property tests of the kinds they belong to.
+
+References are computed independently: closed forms, or mpmath at 40 digits (mpmath comes
+with torch, through sympy).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import prefix_approx as pa
+
+mpmath.mp.dps = 40
+f64 = torch.float64
+
+
+# ------------------------------------------------- combining blocks with huge normalisers
+def test_head_with_huge_equal_scores_splits_attention_evenly() -> None:
+    """Query, prefix and input all 1e9 gave 2e9 (exact 1e9) and rho 1.0 (exact 0.5)."""
+    head = pa.AttentionHead([[1.0]], [[1.0]], [[1.0]])
+    parts = head.decompose([[1e9]], [[1e9]], [[1e9]])
+    assert float(parts.output[0, 0]) == pytest.approx(1e9, rel=1e-15)
+    assert float(parts.rho[0]) == pytest.approx(0.5, rel=1e-15)
+
+
+def test_merge_partial_of_blocks_with_log_normaliser_1e308() -> None:
+    """Two blocks with log Z = 1e308 and outputs 1 and 3 gave 4.0 (exact 2.0)."""
+    big = torch.tensor([1e308], dtype=torch.float64)
+    first = pa.PartialAttention(big, torch.tensor([[1.0]], dtype=torch.float64))
+    second = pa.PartialAttention(big, torch.tensor([[3.0]], dtype=torch.float64))
+    assert float(pa.merge_partial(first, second).output[0, 0]) == 2.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    log_z1=st.floats(-1e308, 1e308),
+    shift=st.floats(-50.0, 50.0),
+    h1=st.floats(-10.0, 10.0),
+    h2=st.floats(-10.0, 10.0),
+)
+def test_merge_partial_weights_depend_only_on_the_difference(log_z1, shift, h1, h2) -> None:
+    log_z2 = log_z1 + shift
+    if not math.isfinite(log_z2):
+        return
+    merged = pa.merge_partial(
+        pa.PartialAttention(torch.tensor([log_z1], dtype=f64), torch.tensor([[h1]], dtype=f64)),
+        pa.PartialAttention(torch.tensor([log_z2], dtype=f64), torch.tensor([[h2]], dtype=f64)),
+    )
+    weight = 1 / (1 + mpmath.exp(mpmath.mpf(log_z2) - mpmath.mpf(log_z1)))
+    exact = float(weight * h1 + (1 - weight) * h2)
+    assert float(merged.output[0, 0]) == pytest.approx(exact, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e155, 1e200, -1e200])
+def test_scores_that_overflow_from_finite_weights_are_an_error(scale) -> None:
+    """Weights 1e200 gave NaN; scores of about -1e400 gave 0."""
+    head = pa.AttentionHead([[scale]], [[abs(scale)]], [[1.0]])
+    with pytest.raises(ValueError, match=r"attention scores .* overflow float64"):
+        head([[1e3]], [[1e3], [2e3]], [[1.0]])
+    with pytest.raises(ValueError, match="overflow float64"):
+        head.dense([[1e3]], [[1e3], [2e3]], [[1.0]])
+
+
+def test_large_but_finite_scores_still_work() -> None:
+    head = pa.AttentionHead([[1.0]], [[1.0]], [[1.0]])
+    out = head([[1e150]], [[1e150], [-1e150]], [[1.0]])
+    assert float(out[0, 0]) == 1e150
+
+
+# -------------------------------------------------------- density parameters, cancellation
+def _exact_density_bound(p: pa.DensityParameters, bound: float, max_len: int) -> float:
+    r, s, lam = mpmath.mpf(p.radius), 2 * mpmath.mpf(p.delta), mpmath.mpf(p.lam)
+    far = 2 * bound * p.n_points * mpmath.exp(-lam * (mpmath.cos(r) - mpmath.cos(s)))
+    inputs = bound * max_len * mpmath.exp(-lam * mpmath.cos(r))
+    return float(p.near_error + far + inputs)
+
+
+def test_density_parameters_at_tiny_delta_report_the_exact_bound() -> None:
+    """delta = 1e-8, radius 0.9e-8 reported 0.025 while the exact bound at its lam was 0.314
+    (cos r - cos 2 delta cancels); delta = radius = 1e-9 divided by zero."""
+    for delta, radius in ((1e-8, 0.9e-8), (1e-9, 1e-9)):
+        p = pa.density_parameters(
+            eps=0.1,
+            near_error=0.0,
+            delta=delta,
+            bound=1.0,
+            n_points=100,
+            radius=radius,
+            max_len=4,
+        )
+        exact = _exact_density_bound(p, 1.0, 4)
+        assert p.guaranteed == pytest.approx(exact, rel=1e-9)
+        assert exact <= 0.1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    log_delta=st.floats(-12.0, math.log10(math.pi / 4)),
+    fraction=st.floats(0.01, 1.0),
+    n_points=st.integers(1, 10**9),
+)
+def test_density_guarantee_is_the_exact_bound_at_every_scale(log_delta, fraction, n_points):
+    delta = 10**log_delta
+    p = pa.density_parameters(
+        eps=0.1,
+        near_error=0.01,
+        delta=delta,
+        bound=2.0,
+        n_points=n_points,
+        radius=fraction * delta,
+        max_len=7,
+    )
+    assert p.guaranteed == pytest.approx(_exact_density_bound(p, 2.0, 7), rel=1e-9)
+    assert p.guaranteed <= 0.1 * (1 + 1e-12)
+
+
+# -------------------------------------------------------------- sphere and special functions
+def test_circle_points_with_offset_1e17_are_distinct_and_equally_spaced() -> None:
+    points = pa.circle_points(8, offset=1e17)
+    gaps = pa.geodesic_distance(points, points.roll(-1, dims=0))
+    assert torch.allclose(gaps, torch.full((8,), math.pi / 4, dtype=torch.float64), atol=1e-12)
+
+
+@pytest.mark.parametrize("m", [1, 2, 5, 100, 1000, 5000])
+@pytest.mark.parametrize("radius", [1e-3, 0.3, 1.5, 2.9])
+def test_cap_fraction_matches_the_incomplete_beta_function(m, radius) -> None:
+    """For m >= 1000 a 64-point quadrature was off by 7%."""
+    # The regularised incomplete beta function in mpmath (40 digits), for the smaller cap.
+    r = mpmath.mpf(min(radius, math.pi - radius))
+    small = mpmath.betainc(m / mpmath.mpf(2), 0.5, 0, mpmath.sin(r) ** 2, regularized=True) / 2
+    exact = float(small if radius <= math.pi / 2 else 1 - small)
+    assert pa.cap_fraction(m, radius) == pytest.approx(exact, rel=1e-9, abs=1e-300)
+
+
+def test_bessel_ratios_at_lam_1e9_are_fast_and_right() -> None:
+    """bessel_ratios(1e9, 5) allocated 7 GB, then failed after 49 s."""
+    start = time.perf_counter()
+    ratios = pa.bessel_ratios(1e9, 5)
+    assert time.perf_counter() - start < 1.0
+    exact = [float(mpmath.besseli(n, 10**9) / mpmath.besseli(0, 10**9)) for n in range(6)]
+    assert ratios.tolist() == pytest.approx(exact, rel=1e-12)
+    with pytest.raises(ValueError, match="n_max must be at most"):
+        pa.bessel_ratios(1.0, 10**9)
+
+
+# ----------------------------------------------------------------- settings and metadata
+def test_print_digits_must_be_a_sensible_count() -> None:
+    """print_digits=-1 was accepted and broke every later NumPy print."""
+    before = np.get_printoptions()
+    for bad, error in ((-1, ValueError), (0, ValueError), (40, ValueError), (2.5, TypeError)):
+        with pytest.raises(error, match="print_digits"):
+            pa.set_deterministic_defaults(print_digits=bad)
+    assert np.get_printoptions() == before
+
+
+def test_package_versions_of_a_generator_is_a_type_error() -> None:
+    """A generator was consumed by the type check and {} returned."""
+    with pytest.raises(TypeError, match="got generator"):
+        pa.package_versions(name for name in ["numpy"])
+    assert pa.package_versions(["numpy"]) == {"numpy": np.__version__}
