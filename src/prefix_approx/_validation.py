@@ -64,8 +64,9 @@ def as_float64(
     _check_shape(tensor, name, ndim=ndim, min_ndim=min_ndim, last_dim=last_dim)
     # Contiguous, so that results do not depend on the caller's memory layout (matrix
     # products of strided views round differently).
-    tensor = tensor.detach().to(device="cpu", dtype=torch.float64).contiguous()
-    bad = _count_non_finite(tensor)
+    # Differentiable: a tensor that requires grad keeps its graph through the conversion.
+    tensor = tensor.to(device="cpu", dtype=torch.float64).contiguous()
+    bad = _count_non_finite(tensor.detach())
     if bad:
         raise ValueError(f"{name} must be finite; it has {bad} NaN or infinite entries")
     return tensor
@@ -174,6 +175,39 @@ _SHAREABLE_NUMPY_TYPES = (
 )
 
 
+def as_sphere_points(
+    value: object,
+    name: str,
+    *,
+    ndim: int | None = None,
+    min_ndim: int | None = None,
+    last_dim: int | None = None,
+) -> torch.Tensor:
+    """`as_float64` for points of S^m (last axis), checked to lie on the unit sphere within
+    the rounding of the caller's dtype: 1e-9 for float64 and integer input, 32 units in the
+    last place of a narrower float type (about 4e-6 for float32). Points given in a narrower
+    type are then renormalised in float64, so that they lie on the sphere to float64
+    rounding. Raises like `as_float64`, and ValueError for a point off the sphere.
+    """
+    points = as_float64(value, name, ndim=ndim, min_ndim=min_ndim, last_dim=last_dim)
+    source = _source_float_eps(value)
+    tolerance = max(SPHERE_TOLERANCE, 32 * source)
+    check_on_sphere(points, name, tol=tolerance)
+    if source > np.finfo(np.float64).eps and points.numel():
+        points = points / torch.linalg.vector_norm(points, dim=-1, keepdim=True)
+    return points
+
+
+def _source_float_eps(value: object) -> float:
+    """Machine epsilon of the floating dtype `value` was given in (float64's for other kinds)."""
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return float(torch.finfo(value.dtype).eps)
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return float(np.finfo(dtype).eps)
+    return float(np.finfo(np.float64).eps)
+
+
 def check_on_sphere(points: torch.Tensor, name: str, tol: float = SPHERE_TOLERANCE) -> None:
     """Raise `ValueError` unless every row (last axis) of `points` has Euclidean norm 1 ± `tol`."""
     if points.shape[-1] < 2:
@@ -187,17 +221,36 @@ def check_on_sphere(points: torch.Tensor, name: str, tol: float = SPHERE_TOLERAN
     if deviation > tol:
         raise ValueError(
             f"{name} must lie on the unit sphere (norm 1 within {tol:g}); the worst point has "
-            f"| |x| - 1 | = {deviation:.3g}. Normalise it with x / x.norm(dim=-1, keepdim=True)."
+            f"| |x| - 1 | = {deviation:.3g}. Normalise it in float64: x = x.double(); "
+            "x / x.norm(dim=-1, keepdim=True)."
         )
 
 
-def check_positive_int(value: object, name: str, *, minimum: int = 1) -> int:
-    """Return `value` as an int if it is an integer >= `minimum`, else raise a clear error."""
+#: Largest count (tokens, points, lengths) the package accepts: beyond 2^53 a float64 no
+#: longer holds every integer, and no such object fits in memory anyway.
+MAX_COUNT = 2**53
+
+
+def check_positive_int(
+    value: object, name: str, *, minimum: int = 1, maximum: int = MAX_COUNT
+) -> int:
+    """Return `value` as an int if it is an integer in [`minimum`, `maximum`], else raise
+    TypeError (not an integer; booleans are not) or ValueError (out of range)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r:.40}")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+    if value > maximum:
+        raise ValueError(f"{name} must be an integer <= {maximum}; got {value!r:.40}")
     return int(value)
+
+
+def check_flag(value: object, name: str) -> bool:
+    """Return `value` if it is a bool (Python or NumPy), else raise TypeError: a string such
+    as 'no' would otherwise count as true."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False; got {type(value).__name__} {value!r:.40}")
 
 
 def check_positive_float(value: object, name: str) -> float:

@@ -21,8 +21,9 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.utils.checkpoint
 
-from ._validation import as_float64, check_positive_int, check_seed
+from ._validation import as_float64, check_flag, check_positive_int, check_seed
 
 #: Default number of query-token scores held in memory at once (16 MiB in float64).
 DEFAULT_BLOCK_ELEMENTS = 2**21
@@ -74,6 +75,11 @@ class PrefixDecomposition:
     rho: torch.Tensor
 
 
+def _needs_grad(*tensors: torch.Tensor) -> bool:
+    """True when autograd must see the computation (a tensor requires grad, grad enabled)."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 #: Above this bound on |score| = |<W_Q h, W_K t>| a tile is checked for overflow.
 _SCORE_CHECK_BOUND = 1e300
 
@@ -83,6 +89,7 @@ def _check_scores(scores: torch.Tensor, query_norm: float, keys: torch.Tensor) -
     the softmax would silently turn into NaN or into a zero weight."""
     if keys.numel() == 0:
         return
+    scores, keys = scores.detach(), keys.detach()
     key_norm = float(torch.linalg.vector_norm(keys, dim=-1).max())
     if math.isnan(query_norm) or math.isnan(key_norm):
         return  # a NaN token: the NaN propagates to the output
@@ -220,6 +227,7 @@ class AttentionHead(torch.nn.Module):
     def _context_parts(
         self, queries: object, prefix: object | None, inputs: object | None, causal: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        check_flag(causal, "causal")
         q = self._tokens(queries, "queries")
         p = None if prefix is None else self._tokens(prefix, "prefix")
         x = None if inputs is None else self._tokens(inputs, "inputs")
@@ -263,6 +271,7 @@ class AttentionHead(torch.nn.Module):
 
         Used in: chapter "Attention, prefixes and prompts".
         """
+        causal = check_flag(causal, "causal")
         q = self._tokens(queries, "queries")
         t = self._tokens(tokens, "tokens")
         if t.shape[-2] == 0:
@@ -279,6 +288,13 @@ class AttentionHead(torch.nn.Module):
     ) -> PartialAttention:
         batch = torch.broadcast_shapes(q.shape[:-2], tokens.shape[:-2])
         n_queries, n_tokens = q.shape[-2], tokens.shape[-2]
+        if n_queries == 0 or math.prod(batch) == 0:  # nothing to attend for: empty results
+            return PartialAttention(
+                log_normaliser=torch.full((*batch, n_queries), -math.inf, dtype=torch.float64),
+                output=torch.zeros((*batch, n_queries, self.d_value), dtype=torch.float64),
+            )
+        if _needs_grad(q, tokens):
+            return self._stream_differentiable(q, tokens, causal, block_elements)
         if tokens.ndim == 2 and not causal and math.prod(q.shape[:-2]) > 1:
             # One context shared by every sequence (a prefix): all queries of all sequences
             # form a single block, so the scores come from one large matrix product.
@@ -348,6 +364,65 @@ class AttentionHead(torch.nn.Module):
         return PartialAttention(
             log_normaliser=log_z.reshape(*batch, n_queries),
             output=output.reshape(*batch, n_queries, self.d_value),
+        )
+
+    def _stream_differentiable(
+        self, q: torch.Tensor, tokens: torch.Tensor, causal: bool, block_elements: int
+    ) -> PartialAttention:
+        """The streaming softmax for inputs that require gradients: the same block-by-block
+        log-sum-exp, with out-of-place operations, and each token block's attention
+        recomputed in the backward pass (activation checkpointing) instead of stored.
+
+        Backward memory: one tile of scores (about `block_elements`) at a time, plus, per
+        token block, its (log Z, output) summary of size B Q (1 + d_v): O(N / block) small
+        tensors instead of the B Q N attention matrix.
+        """
+        batch = torch.broadcast_shapes(q.shape[:-2], tokens.shape[:-2])
+        n_queries, n_tokens = q.shape[-2], tokens.shape[-2]
+        q = q.expand(*batch, n_queries, self.d_model).reshape(-1, n_queries, self.d_model)
+        if tokens.ndim == 2:
+            tokens = tokens[None]
+        else:
+            tokens = tokens.expand(*batch, n_tokens, self.d_model).reshape(
+                -1, n_tokens, self.d_model
+            )
+        n_batch = q.shape[0]
+        token_block = max(1, min(n_tokens, block_elements // max(1, n_batch * n_queries)))
+        token_block = max(token_block, min(n_tokens, 256))
+        w_query, w_key, w_value = self.w_query, self.w_key, self.w_value
+
+        def block(
+            q: torch.Tensor, chunk: torch.Tensor, start: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            projected, keys = q @ w_query.T, chunk @ w_key.T
+            scores = projected @ keys.transpose(-1, -2)
+            with torch.no_grad():
+                query_norm = float(torch.linalg.vector_norm(projected, dim=-1).max())
+                _check_scores(scores, query_norm, keys)
+            if causal:
+                offset = int(start)
+                query_index = torch.arange(n_queries)
+                token_index = torch.arange(offset, offset + chunk.shape[-2])
+                hidden = token_index[None, :] > query_index[:, None]
+                scores = scores.masked_fill(hidden, -math.inf)
+            log_z = torch.logsumexp(scores, dim=-1)
+            seen = ~torch.isneginf(log_z)
+            weights = torch.exp(scores - torch.where(seen, log_z, 0.0)[..., None])
+            output = weights @ (chunk @ w_value.T)
+            return log_z, torch.where(seen[..., None], output, torch.zeros_like(output))
+
+        merged: PartialAttention | None = None
+        for start in range(0, n_tokens, token_block):
+            chunk = tokens[:, start : start + token_block]
+            log_z, output = torch.utils.checkpoint.checkpoint(
+                block, q, chunk, torch.tensor(start), use_reentrant=False
+            )
+            part = PartialAttention(log_normaliser=log_z, output=output)
+            merged = part if merged is None else merge_partial(merged, part)
+        assert merged is not None  # n_tokens >= 1
+        return PartialAttention(
+            log_normaliser=merged.log_normaliser.reshape(*batch, n_queries),
+            output=merged.output.reshape(*batch, n_queries, self.d_value),
         )
 
     def decompose(
@@ -433,7 +508,9 @@ class AttentionHead(torch.nn.Module):
         context = self._dense_context(q, p, x)
         projected, keys = q @ self.w_query.T, context @ self.w_key.T
         scores = projected @ keys.transpose(-1, -2)
-        query_norm = float(torch.linalg.vector_norm(projected, dim=-1).max()) if q.numel() else 0.0
+        query_norm = (
+            float(torch.linalg.vector_norm(projected.detach(), dim=-1).max()) if q.numel() else 0.0
+        )
         _check_scores(scores, query_norm, keys)
         if causal:
             n_prefix = 0 if p is None else p.shape[-2]

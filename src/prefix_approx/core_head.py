@@ -26,8 +26,9 @@ import torch
 
 from ._validation import (
     as_float64,
+    as_sphere_points,
+    check_flag,
     check_nonnegative_float,
-    check_on_sphere,
     check_positive_float,
     check_positive_int,
 )
@@ -127,8 +128,7 @@ class CoreHead(AttentionHead):
 
         Used in: chapter "Lemma 3: the core head".
         """
-        points = as_float64(x, "x", min_ndim=2, last_dim=self.m + 1)
-        check_on_sphere(points, "x")
+        points = as_sphere_points(x, "x", min_ndim=2, last_dim=self.m + 1)
         padding = torch.zeros((*points.shape[:-1], self.m + 1 + self.k), dtype=torch.float64)
         return torch.cat((points, padding), dim=-1)
 
@@ -171,13 +171,23 @@ class CoreHead(AttentionHead):
 
         Used in: chapters "Lemma 3: the core head" and all of Part II.
         """
+        causal = check_flag(causal, "causal")
         tokens = self.embed(x)
         prefix_tokens = self._prefix_tokens(prefix)
         block_elements = check_positive_int(block_elements, "block_elements")
+        n_inputs = tokens.shape[-2]
+        max_len = prefix.max_len if isinstance(prefix, CorePrefix) else None
+        if max_len is not None and n_inputs > max_len:
+            raise ValueError(
+                f"the sequences have T = {n_inputs} tokens, but this prefix guarantees its "
+                f"error only for T <= max_len = {max_len} (each input token takes attention "
+                "from the prefix). Build a prefix with a larger max_len."
+            )
+        if n_inputs == 0 or tokens.numel() == 0:
+            return torch.zeros((*tokens.shape[:-1], self.k), dtype=torch.float64)
         from_prefix = self._stream(
             tokens, prefix_tokens, causal=False, block_elements=block_elements
         )
-        n_inputs = tokens.shape[-2]
         if causal:
             counts = torch.arange(1, n_inputs + 1, dtype=torch.float64)
         else:
@@ -198,8 +208,7 @@ def core_prefix(control_points: object, values: object, lam: float) -> CorePrefi
 
     Used in: chapters "Lemma 3: the core head", "Theorem 4: Jackson-type bounds".
     """
-    points = as_float64(control_points, "control_points", ndim=2)
-    check_on_sphere(points, "control_points")
+    points = as_sphere_points(control_points, "control_points", ndim=2)
     vals = as_float64(values, "values", ndim=2)
     if vals.shape[0] != points.shape[0]:
         raise ValueError(

@@ -19,7 +19,7 @@ from scipy.special import betainc
 from ._validation import (
     as_float64,
     as_indices,
-    check_on_sphere,
+    as_sphere_points,
     check_positive_float,
     check_positive_int,
     check_seed,
@@ -58,15 +58,13 @@ def geodesic_distance(x: object, y: object) -> torch.Tensor:
 
     Used in: chapter "Points on the sphere and delta-nets".
     """
-    x = as_float64(x, "x", min_ndim=1)
-    y = as_float64(y, "y", min_ndim=1)
+    x = as_sphere_points(x, "x", min_ndim=1)
+    y = as_sphere_points(y, "y", min_ndim=1)
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(
             f"x and y must be points of the same sphere; their last dimensions are "
             f"{x.shape[-1]} and {y.shape[-1]}"
         )
-    check_on_sphere(x, "x")
-    check_on_sphere(y, "y")
     try:
         torch.broadcast_shapes(x.shape, y.shape)
     except RuntimeError as err:
@@ -137,8 +135,8 @@ def nearest_point(
 
     Used in: chapter "Points on the sphere and delta-nets".
     """
-    q = as_float64(queries, "queries", ndim=2)
-    p = as_float64(points, "points", ndim=2)
+    q = as_sphere_points(queries, "queries", ndim=2)
+    p = as_sphere_points(points, "points", ndim=2)
     if q.shape[1] != p.shape[1]:
         raise ValueError(
             f"queries and points must lie on the same sphere; their last dimensions are "
@@ -146,8 +144,6 @@ def nearest_point(
         )
     if p.shape[0] == 0 or (exclude is not None and p.shape[0] < 2):
         raise ValueError("points is empty (or has no point left after exclude)")
-    check_on_sphere(q, "queries")
-    check_on_sphere(p, "points")
     skip = None
     if exclude is not None:
         skip = as_indices(exclude, "exclude", length=q.shape[0], upper=p.shape[0])
