@@ -19,6 +19,7 @@ from prefix_approx import (
     core_prefix,
     density_error_bound,
     density_parameters,
+    exp_sin_fourier_norms,
     lipschitz_delta,
     lipschitz_error_bound,
     lipschitz_parameters,
@@ -181,7 +182,10 @@ def test_smooth_prefix_meets_eps_and_n_grows_like_eps_to_minus_half() -> None:
 
     sizes = []
     for eps in (1e-2, 1e-4):
-        prefix = smooth_circle_prefix(f, eps=eps, bound=math.e, max_len=8)
+        norms, tail = exp_sin_fourier_norms(30)
+        prefix = smooth_circle_prefix(
+            f, eps=eps, bound=math.e, max_len=8, fourier_norms=norms, tail_bound=tail
+        )
         assert isinstance(prefix.parameters, SmoothParameters)
         assert prefix.guaranteed_error <= eps
         x = random_sphere_points(8 * 400, 1, seed=1).reshape(400, 8, 2)
@@ -200,9 +204,9 @@ def test_smooth_parameters_reject_bad_input() -> None:
             torch.tensor([0.0, 1.0]), eps=1e-6, max_len=1, bound=1, max_points=4
         )
     with pytest.raises(ValueError, match="eps must be a finite number > 0"):
-        smooth_circle_prefix(lambda x: x[:, :1], eps=0.0, bound=1.0, max_len=1)
+        smooth_circle_prefix(lambda x: x[:, :1], eps=0.0, bound=1.0, max_len=1, bandwidth=1)
     with pytest.raises(ValueError, match="above the stated bound"):
-        smooth_circle_prefix(lambda x: 5 * x[:, :1], eps=0.1, bound=1.0, max_len=1)
+        smooth_circle_prefix(lambda x: 5 * x[:, :1], eps=0.1, bound=1.0, max_len=1, bandwidth=1)
     assert math.isinf(
         smooth_circle_error_bound(
             torch.tensor([0.0, 1.0]), n_points=2, lam=500.0, max_len=1, bound=1

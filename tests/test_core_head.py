@@ -17,6 +17,7 @@ from prefix_approx import (
     core_prefix,
     evaluate_target,
     geodesic_distance,
+    lipschitz_prefix_length_bound,
     random_sphere_points,
     sup_error,
 )
@@ -153,18 +154,19 @@ def test_build_prefix_guarantee_holds_on_dense_points(m, kind, eps, max_len, see
     # Full-length sequences are the worst case; sample densely.
     n_seq = max(1, 3000 // max_len)
     x = random_sphere_points(n_seq * max_len, m, seed=seed + 7).reshape(n_seq, max_len, m + 1)
-    assert sup_error(f, prefix, x) <= eps
+    assert sup_error(f, prefix, x) <= params.guaranteed
+    assert len(prefix) <= lipschitz_prefix_length_bound(m, eps=eps, lipschitz=lipschitz)
 
 
 def test_guarantee_on_s3_and_at_kinks() -> None:
     m = 3
     f, lipschitz, bound = distance_target(m, seed=11, scale=1.0)
-    prefix = build_prefix(f, m=m, eps=1.0, lipschitz=lipschitz, bound=bound, max_len=8)
+    prefix = build_prefix(f, m=m, eps=0.3, lipschitz=lipschitz, bound=bound, max_len=8)
     pole = random_sphere_points(1, m, seed=11)
     near_kinks = torch.cat([pole, -pole, random_sphere_points(4000, m, seed=1)])
     x = near_kinks[: 8 * (near_kinks.shape[0] // 8)].reshape(-1, 8, m + 1)
-    assert sup_error(f, prefix, x) <= 1.0
-    assert prefix.parameters.guaranteed <= 1.0
+    assert sup_error(f, prefix, x) <= prefix.guaranteed_error <= 0.3
+    assert len(prefix) <= lipschitz_prefix_length_bound(m, eps=0.3, lipschitz=lipschitz)
 
 
 def test_shorter_sequences_and_causal_positions_are_covered() -> None:
@@ -173,10 +175,11 @@ def test_shorter_sequences_and_causal_positions_are_covered() -> None:
     head = CoreHead(2, 1)
     for length in (1, 5, 20):
         x = random_sphere_points(50 * length, 2, seed=length).reshape(50, length, 3)
-        assert sup_error(f, prefix, x) <= 0.3
+        assert sup_error(f, prefix, x) <= prefix.guaranteed_error <= 0.3
     x = random_sphere_points(50 * 20, 2, seed=3).reshape(50, 20, 3)
     y = head(x, prefix, causal=True)
-    assert float((y - f(x.reshape(-1, 3)).reshape(50, 20, 1)).abs().max()) <= 0.3
+    error = float((y - f(x.reshape(-1, 3)).reshape(50, 20, 1)).abs().max())
+    assert error <= prefix.guaranteed_error
 
 
 def test_one_head_many_prefixes() -> None:
@@ -186,7 +189,7 @@ def test_one_head_many_prefixes() -> None:
     x = random_sphere_points(64, 1, seed=0).reshape(4, 16, 2)
     for f, lipschitz, bound in (sine_target(1, 0, 3.0), distance_target(1, 1, 1.0)):
         prefix = build_prefix(f, m=1, eps=0.1, lipschitz=lipschitz, bound=bound, max_len=16)
-        assert sup_error(f, prefix, x) <= 0.1
+        assert sup_error(f, prefix, x) <= prefix.guaranteed_error <= 0.1
     for name, b in head.named_buffers():
         assert torch.equal(b, before[name])
 
@@ -283,7 +286,7 @@ def test_build_prefix_with_a_modulus_of_continuity_for_a_holder_target() -> None
     assert params.near_error == pytest.approx(math.sqrt(2 * params.delta))
     assert params.near_error <= 0.1 + 1e-12 and params.guaranteed <= 0.2
     x = torch.cat([pole[None], random_sphere_points(2999, 1, seed=6)]).reshape(300, 10, 2)
-    assert sup_error(f, prefix, x) <= 0.2
+    assert sup_error(f, prefix, x) <= prefix.guaranteed_error
 
 
 def test_build_prefix_needs_exactly_one_continuity_statement() -> None:
@@ -302,7 +305,7 @@ def test_sup_error_matches_a_direct_computation() -> None:
     x = random_sphere_points(50, 2, seed=2).reshape(10, 5, 3)
     direct = (CoreHead(2, 1)(x, prefix) - f(x.reshape(-1, 3)).reshape(10, 5, 1)).abs().max()
     assert sup_error(f, prefix, x) == pytest.approx(direct.item(), rel=1e-15)
-    assert sup_error(f, prefix, x, causal=True) <= 0.4
+    assert sup_error(f, prefix, x, causal=True) <= prefix.guaranteed_error <= 0.4
     with pytest.raises(TypeError, match="must be a CorePrefix"):
         sup_error(f, prefix.tokens, x)
     with pytest.raises(ValueError, match="last dimension 3"):

@@ -9,6 +9,7 @@ Modules are named after the paper's objects:
 - `bounds`: error bounds and the parameters they imply.
 - `kolmogorov_arnold`: explicit Kolmogorov-Arnold representations of sequence targets.
 - `transformer`: the prefixed transformer of Part III, its two routes and their prefixes.
+- `targets`: targets shared by chapters and tests, with their constants.
 - `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
   covering numbers.
 - `reproducibility`: the settings every chapter applies first.
@@ -32,6 +33,7 @@ from .bounds import (
     lipschitz_delta,
     lipschitz_error_bound,
     lipschitz_parameters,
+    lipschitz_prefix_length_bound,
     modulus_delta,
     paper_prefix_length_exponent,
     smooth_circle_error_bound,
@@ -72,12 +74,15 @@ from .sphere import (
     covering_number_lower_bound,
     covering_radius,
     cubed_sphere_net,
+    cubed_sphere_size,
     delta_net,
+    delta_net_size_bound,
     fibonacci_sphere,
     geodesic_distance,
     nearest_point,
     random_sphere_points,
 )
+from .targets import exp_sin_fourier_norms
 from .transformer import (
     HeadPrefixReport,
     PrefixedTransformer,
@@ -119,11 +124,14 @@ __all__ = [
     "covering_number_lower_bound",
     "covering_radius",
     "cubed_sphere_net",
+    "cubed_sphere_size",
     "delta_net",
+    "delta_net_size_bound",
     "density_error_bound",
     "density_parameters",
     "evaluate_target",
     "execute_and_measure",
+    "exp_sin_fourier_norms",
     "fibonacci_sphere",
     "figure_size",
     "gather_prefix_length",
@@ -140,6 +148,7 @@ __all__ = [
     "lipschitz_delta",
     "lipschitz_error_bound",
     "lipschitz_parameters",
+    "lipschitz_prefix_length_bound",
     "merge_partial",
     "mixing_prefixes",
     "mixing_transformer",

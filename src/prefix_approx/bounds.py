@@ -27,6 +27,7 @@ from ._validation import (
     check_positive_float,
     check_positive_int,
 )
+from .sphere import delta_net_size_bound
 
 __all__ = [
     "DensityParameters",
@@ -37,6 +38,7 @@ __all__ = [
     "lipschitz_delta",
     "lipschitz_error_bound",
     "lipschitz_parameters",
+    "lipschitz_prefix_length_bound",
     "modulus_delta",
     "paper_prefix_length_exponent",
     "smooth_circle_error_bound",
@@ -271,6 +273,18 @@ def lipschitz_parameters(
     )
 
 
+def lipschitz_prefix_length_bound(m: int, *, eps: float, lipschitz: float) -> int:
+    """Result C's count: the prefix `build_prefix(f, m=m, eps=eps, lipschitz=L, ...)` has at
+    most N <= 2 (m+1) ceil(pi sqrt(2m) L / eps)^m tokens on S^m (m >= 2) and
+    ceil(4 pi L / eps) on S^1 (a net of radius delta = eps / (4L), capped at pi/4), whatever
+    the bound B and the sequence length. The tests check it against every built prefix.
+
+    Used in: chapter "Theorem 4: Jackson-type bounds".
+    """
+    m = check_positive_int(m, "m")
+    return delta_net_size_bound(m, lipschitz_delta(eps, lipschitz))
+
+
 def paper_prefix_length_exponent(m: int) -> int:
     """The exponent d of the paper's bound N = O(eps^-d) on S^m: d = 10 + 14 m + 4 m^2, as
     quoted by the authors' follow-up work (the constant in front is not known to us).
@@ -348,9 +362,20 @@ def _aliasing_reach(n_freq: int, n_points: int, lam: float) -> tuple[int, int, f
 
 
 def _smooth_bound_from_ratios(
-    a: torch.Tensor, rho: torch.Tensor, *, n_points: int, lam: float, max_len: int, bound: float
+    a: torch.Tensor,
+    rho: torch.Tensor,
+    *,
+    n_points: int,
+    lam: float,
+    max_len: int,
+    bound: float,
+    tail_bound: float = 0.0,
 ) -> float:
+    """The bound of `smooth_circle_error_bound` from precomputed ratios. A spectral tail g
+    beyond `a` with sup |g| <= tail_bound adds 2 tail_bound (the head averages g with total
+    weight <= 1, and f misses it by |g| once more) and raises sup |f_trunc| to B + tail."""
     n_freq = a.shape[0]
+    bound = bound + tail_bound
     reach, _, tail = _aliasing_reach(n_freq, n_points, lam)
     if rho.shape[0] <= reach:
         raise ValueError("internal: Bessel ratios computed up to too low a frequency")
@@ -369,22 +394,32 @@ def _smooth_bound_from_ratios(
     log_i0 = math.log(float(torch.special.i0e(torch.tensor(lam, dtype=torch.float64)))) + lam
     inputs = bound * max_len * math.exp(-math.log(n_points) - log_i0)
     numerator = float((a * ((1 - rho[:n_freq]) + alias + alias_zero)).sum()) + inputs
-    return numerator / (1 - alias_zero)
+    return numerator / (1 - alias_zero) + 2.0 * tail_bound
 
 
 def smooth_circle_error_bound(
-    fourier_norms: object, *, n_points: int, lam: float, max_len: int, bound: float
+    fourier_norms: object,
+    *,
+    n_points: int,
+    lam: float,
+    max_len: int,
+    bound: float,
+    tail_bound: float = 0.0,
 ) -> float:
     """The book's bound (result D) on the sup error of the core head on S^1 with `n_points`
     equally spaced control points, values v_j = f(c_j) and inverse temperature `lam`, at
     most `max_len` input tokens, for a target f with sup |f| <= `bound` whose Fourier
     coefficients have Euclidean norms `fourier_norms[n]` = |f_n| + |f_-n| (n = 0, 1, ...,
-    a 1-D array; frequencies beyond it must vanish):
+    a 1-D array) and whose higher frequencies sum to a function of sup norm at most
+    `tail_bound` (0: they vanish, f is a trigonometric polynomial):
 
-        [ sum_n a_n ((1 - rho_n) + (A_n + A_0)) + B T / (N I_0(lam)) ] / (1 - A_0),
+        [ sum_n a_n ((1 - rho_n) + (A_n + A_0)) + (B + t) T / (N I_0(lam)) ] / (1 - A_0)
+        + 2 t,
 
-    where rho_n = I_n(lam)/I_0(lam) and A_n = sum_{q != 0} rho_|n + qN| bounds the aliasing
-    of frequency n on N points. Returns inf when A_0 >= 1 (too few points for this lam).
+    where rho_n = I_n(lam)/I_0(lam), A_n = sum_{q != 0} rho_|n + qN| bounds the aliasing
+    of frequency n on N points and t = tail_bound. Returns inf when A_0 >= 1 (too few points
+    for this lam). The norms and the tail bound are the caller's responsibility: they make
+    the number a guarantee.
 
     Used in: chapter "Theorem 4: Jackson-type bounds".
     """
@@ -395,15 +430,22 @@ def smooth_circle_error_bound(
     lam = check_nonnegative_float(lam, "lam")
     max_len = check_positive_int(max_len, "max_len", minimum=0)
     bound = check_nonnegative_float(bound, "bound")
+    tail_bound = check_nonnegative_float(tail_bound, "tail_bound")
     reach, _, _ = _aliasing_reach(a.shape[0], n_points, lam)
     rho = bessel_ratios(lam, reach + 1)
     return _smooth_bound_from_ratios(
-        a, rho, n_points=n_points, lam=lam, max_len=max_len, bound=bound
+        a, rho, n_points=n_points, lam=lam, max_len=max_len, bound=bound, tail_bound=tail_bound
     )
 
 
 def smooth_circle_parameters(
-    fourier_norms: object, *, eps: float, max_len: int, bound: float, max_points: int = 100_000
+    fourier_norms: object,
+    *,
+    eps: float,
+    max_len: int,
+    bound: float,
+    tail_bound: float = 0.0,
+    max_points: int = 100_000,
 ) -> SmoothParameters:
     """The fewest equally spaced control points N, with an inverse temperature lam, for which
     `smooth_circle_error_bound` is at most `eps`.
@@ -411,7 +453,7 @@ def smooth_circle_parameters(
     lam runs over a geometric grid (ratio 2^(1/8)) from the smallest value whose bias term
     sum_n a_n (1 - rho_n) is below eps; for each lam the fewest N is found by doubling and
     bisection. The walk stops once N has not improved for 8 grid steps. Raises ValueError if
-    no N up to `max_points` suffices.
+    no N up to `max_points` suffices, or if 2 `tail_bound` alone reaches eps.
 
     Used in: chapter "Theorem 4: Jackson-type bounds".
     """
@@ -421,13 +463,27 @@ def smooth_circle_parameters(
     eps = check_positive_float(eps, "eps")
     max_len = check_positive_int(max_len, "max_len", minimum=0)
     bound = check_nonnegative_float(bound, "bound")
+    tail_bound = check_nonnegative_float(tail_bound, "tail_bound")
     max_points = check_positive_int(max_points, "max_points")
+    if 2 * tail_bound >= eps:
+        raise ValueError(
+            f"the spectral tail alone costs 2 tail_bound = {2 * tail_bound:.3g} >= eps = {eps}: "
+            "give more Fourier norms (a smaller tail) or a larger eps"
+        )
     step = 2 ** (1 / 8)
     lam = 1.0
-    while float((a * (1 - bessel_ratios(lam, a.shape[0])[: a.shape[0]])).sum()) >= eps:
+    target = eps - 2 * tail_bound
+    while float((a * (1 - bessel_ratios(lam, a.shape[0])[: a.shape[0]])).sum()) >= target:
         lam *= step
         if lam > 1e12:
             raise ValueError(f"eps = {eps} is below what any lam <= 1e12 can reach")
+    reach = _aliasing_reach(a.shape[0], max_points, lam)[0]
+    if reach >= MAX_BESSEL_ORDER // 2:
+        raise ValueError(
+            f"eps = {eps:g} for a spectrum up to frequency {a.shape[0] - 1} needs lam >= "
+            f"{lam:.3g}, and the bound would sum aliasing over {reach:.3g} frequencies (more "
+            f"than {MAX_BESSEL_ORDER // 2}); ask for a larger eps or fewer max_points"
+        )
     best: SmoothParameters | None = None
     stale = 0
     while stale < 8:
@@ -442,7 +498,13 @@ def smooth_circle_parameters(
                 if ratios[0].shape[0] <= reach:  # extend once, with room for doubling
                     ratios[0] = bessel_ratios(lam, 2 * reach + 1)
                 cache[n] = _smooth_bound_from_ratios(
-                    a, ratios[0], n_points=n, lam=lam, max_len=max_len, bound=bound
+                    a,
+                    ratios[0],
+                    n_points=n,
+                    lam=lam,
+                    max_len=max_len,
+                    bound=bound,
+                    tail_bound=tail_bound,
                 )
             return cache[n]
 

@@ -19,6 +19,7 @@ inverse temperature lam, lives in the prefix.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ from .bounds import (
     modulus_delta,
     smooth_circle_parameters,
 )
-from .sphere import SphereNet, circle_points, delta_net, nearest_point
+from .sphere import DEFAULT_MAX_POINTS, SphereNet, circle_points, delta_net, nearest_point
 
 __all__ = [
     "CoreHead",
@@ -312,6 +313,7 @@ def build_prefix(
     max_len: int,
     lipschitz: float | None = None,
     modulus: Callable[[float], float] | None = None,
+    max_tokens: int = DEFAULT_MAX_POINTS,
 ) -> CorePrefix:
     """A prefix for `CoreHead(m, k)` that approximates f: S^m -> R^k to sup error `eps` at
     every position of every sequence of at most `max_len` tokens.
@@ -325,7 +327,9 @@ def build_prefix(
     guaranteed error (<= eps) in `.parameters`.
 
     Raises ValueError if f breaks the stated bound on a control point, or visibly breaks the
-    stated continuity on neighbouring control points (a necessary check, not a proof).
+    stated continuity on neighbouring control points (a necessary check, not a proof: the
+    constant or modulus stays the caller's responsibility between control points), and,
+    before building anything, if the prefix would need more than `max_tokens` tokens.
 
     Used in: chapters "Theorem 1: density on the sphere", "Corollary 2: element-wise maps",
     "Theorem 4: Jackson-type bounds".
@@ -350,7 +354,16 @@ def build_prefix(
         delta = modulus_delta(eps, modulus)  # type: ignore[arg-type]
         continuity = modulus  # type: ignore[assignment]
         claim = "continuous with the given modulus"
-    net = delta_net(m, delta)
+    max_tokens = check_positive_int(max_tokens, "max_tokens")
+    try:
+        net = delta_net(m, delta, max_points=max_tokens)
+    except ValueError as err:
+        if "max_points" not in str(err):
+            raise
+        raise ValueError(
+            f"build_prefix at eps = {eps:g} on S^{m} needs a {delta:.3g}-net: {err} "
+            "(here max_points is the keyword max_tokens)"
+        ) from err
     values = evaluate_target(f, net.points)
     _check_bound(values, bound)
     _check_modulus_on_net(values, net, continuity, claim)
@@ -368,13 +381,14 @@ def build_prefix(
 
 
 def circle_fourier_norms(
-    f: Callable[[torch.Tensor], torch.Tensor], *, n_samples: int = 4096
+    f: Callable[[torch.Tensor], torch.Tensor], *, n_samples: int = 4096, keep_all: bool = False
 ) -> torch.Tensor:
     """Norms a_n = |f_n| + |f_-n| (a_0 = |f_0|) of the Fourier coefficients of f: S^1 -> R^k,
     n = 0 .. n_samples/2 - 1, from the FFT of f at `n_samples` equally spaced points. Exact
     (to rounding) for trigonometric polynomials of degree < n_samples/2; for other smooth f
-    an estimate whose error is the aliased tail of the spectrum. Trailing norms below
-    1e-14 of the largest are dropped.
+    an *estimate* whose error is the aliased tail of the spectrum (use it for a guarantee
+    only through `smooth_circle_prefix(bandwidth=...)`, which checks the degree). Trailing
+    norms below 1e-14 of the largest are dropped unless `keep_all`.
 
     Used in: chapter "Theorem 4: Jackson-type bounds".
     """
@@ -387,6 +401,8 @@ def circle_fourier_norms(
     a = torch.zeros(half, dtype=torch.float64)
     a[0] = norms[0]
     a[1:] = norms[1:half] + norms[n_samples - half + 1 :].flip(0)  # |f_n| + |f_-n|
+    if check_flag(keep_all, "keep_all"):
+        return a
     keep = torch.nonzero(a > 1e-14 * a.max()).max().item() + 1 if a.max() > 0 else 1
     return a[:keep]
 
@@ -398,24 +414,88 @@ def smooth_circle_prefix(
     bound: float,
     max_len: int,
     fourier_norms: object | None = None,
+    tail_bound: float = 0.0,
+    bandwidth: int | None = None,
+    max_tokens: int = 100_000,
 ) -> CorePrefix:
     """A prefix for `CoreHead(1, k)` that approximates a smooth f: S^1 -> R^k to sup error
     `eps` on sequences of at most `max_len` tokens (result D of the book): N equally spaced
-    control points, values v_j = f(c_j), and the fewest N (with its lam) for which
-    `smooth_circle_error_bound` is at most eps.
+    control points, values v_j = f(c_j), and the fewest N <= `max_tokens` (with its lam) for
+    which `smooth_circle_error_bound` is at most eps.
 
-    `fourier_norms` (see `circle_fourier_norms`) make the guarantee rigorous; if omitted they
-    are estimated by FFT, which is exact for trigonometric polynomials of degree < 2048.
+    The guarantee needs the spectrum of f, which samples alone cannot bound (cos(4096 t)
+    sampled at 4096 points is the constant 1). Give exactly one of:
+    - `fourier_norms` a_n = |f_n| + |f_-n| for n = 0..M and `tail_bound`, a bound on the
+      sup norm of the frequencies above M (0 for a trigonometric polynomial of degree <= M);
+    - `bandwidth` D: f is a trigonometric polynomial of degree <= D. The norms are then
+      computed exactly (to rounding) by an FFT at more than 4D points, which also checks
+      that f has no frequency above D at those points.
+
+    Raises ValueError if neither or both are given, if the FFT sees frequencies above the
+    stated bandwidth, or if f exceeds `bound` on a control point.
 
     Used in: chapter "Theorem 4: Jackson-type bounds".
     """
     eps = check_positive_float(eps, "eps")
     bound = check_positive_float(bound, "bound")
     max_len = check_positive_int(max_len, "max_len")
-    norms = circle_fourier_norms(f) if fourier_norms is None else fourier_norms
-    parameters = smooth_circle_parameters(norms, eps=eps, max_len=max_len, bound=bound)
+    max_tokens = check_positive_int(max_tokens, "max_tokens")
+    if (fourier_norms is None) == (bandwidth is None):
+        raise ValueError(
+            "give exactly one of fourier_norms= (with tail_bound= for the frequencies beyond "
+            "them) or bandwidth= (f is a trigonometric polynomial of that degree): an FFT of "
+            "samples cannot bound the spectrum, so the guarantee needs one of them"
+        )
+    if bandwidth is not None:
+        norms = _trigonometric_polynomial_norms(f, bandwidth)
+    else:
+        norms = fourier_norms
+    parameters = smooth_circle_parameters(
+        norms,
+        eps=eps,
+        max_len=max_len,
+        bound=bound,
+        tail_bound=tail_bound,
+        max_points=max_tokens,
+    )
     points = circle_points(parameters.n_points)
     values = evaluate_target(f, points)
     _check_bound(values, bound)
     prefix = core_prefix(points, values, parameters.lam)
     return dataclasses.replace(prefix, parameters=parameters, max_len=max_len)
+
+
+#: Largest bandwidth `smooth_circle_prefix` accepts (an FFT of 2^22 samples).
+MAX_BANDWIDTH = 2**20
+
+
+def _trigonometric_polynomial_norms(
+    f: Callable[[torch.Tensor], torch.Tensor], bandwidth: object
+) -> torch.Tensor:
+    """Exact Fourier norms (0..D) of a trigonometric polynomial f of degree <= D, with an
+    allowance for rounding; ValueError if the samples show a frequency above D."""
+    degree = check_positive_int(bandwidth, "bandwidth", minimum=0, maximum=MAX_BANDWIDTH)
+    n_samples = 1 << max(6, (4 * degree + 4).bit_length())
+    norms = circle_fourier_norms(f, n_samples=n_samples, keep_all=True)
+    scale = float(norms.max()) if norms.numel() else 0.0
+    rounding = 1e-12 * scale + 1e-300
+    beyond = float(norms[degree + 1 :].max()) if norms.shape[0] > degree + 1 else 0.0
+    # Equally spaced samples cannot see a frequency that aliases onto a low one (cos(64 t)
+    # at 64 points is 1): compare f with its interpolant at 64 seeded random angles too.
+    angles = 2 * math.pi * torch.rand(64, generator=torch.Generator().manual_seed(0))
+    angles = angles.to(torch.float64)
+    points = torch.stack((torch.cos(angles), torch.sin(angles)), dim=1)
+    grid = circle_points(n_samples)
+    coefficients = torch.fft.fft(evaluate_target(f, grid).to(torch.complex128), dim=0) / n_samples
+    frequencies = torch.fft.fftfreq(n_samples, d=1.0 / n_samples).to(torch.float64)
+    keep = frequencies.abs() <= degree
+    basis = torch.exp(1j * angles[:, None] * frequencies[keep][None, :])
+    interpolant = (basis @ coefficients[keep]).real
+    off_grid = float((evaluate_target(f, points) - interpolant).abs().max())
+    if max(beyond, off_grid) > rounding + 1e-12 * float(interpolant.abs().max()):
+        raise ValueError(
+            f"f is not a trigonometric polynomial of degree <= bandwidth = {degree}: its "
+            f"samples show frequencies above it (norm up to {beyond:.3g}, or a difference "
+            f"of {off_grid:.3g} from the degree-{degree} interpolant between the samples)"
+        )
+    return norms[: degree + 1] + rounding

@@ -26,13 +26,16 @@ from ._validation import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_POINTS",
     "SphereNet",
     "cap_fraction",
     "circle_points",
     "covering_number_lower_bound",
     "covering_radius",
     "cubed_sphere_net",
+    "cubed_sphere_size",
     "delta_net",
+    "delta_net_size_bound",
     "fibonacci_sphere",
     "geodesic_distance",
     "nearest_point",
@@ -223,6 +226,13 @@ def _cubed_radius(m: int, cells: int) -> float:
     """
     width = (math.pi / 2) / cells
     half = cells // 2  # cells with index >= half lie in the positive orthant (with the middle)
+    checks = (cells - half) ** (m - 1) * 2**m
+    if checks > _MAX_RADIUS_CHECKS:
+        raise ValueError(
+            f"certifying the radius of the cubed-sphere net of S^{m} with {cells} cells per "
+            f"edge examines {checks:.3g} cell corners (more than {_MAX_RADIUS_CHECKS}): too "
+            "slow. Nets of this size are beyond what the book's constructions can use."
+        )
     edges = torch.arange(half, cells + 1, dtype=torch.float64) * width - math.pi / 4
     lower, upper = edges[:-1], edges[1:]
     centre = (lower + upper) / 2
@@ -247,16 +257,68 @@ def _cubed_radius(m: int, cells: int) -> float:
     return worst
 
 
-def cubed_sphere_net(m: int, cells_per_edge: int) -> SphereNet:
-    """The equiangular cubed-sphere net of S^m: the sphere is split into the 2(m+1) faces of the
-    cube [-1, 1]^(m+1) projected radially, each face into `cells_per_edge`^m cells of equal
-    angular width, and the net holds the cell centres: 2 (m+1) cells_per_edge^m points, with
-    a certified radius (see `_cubed_radius`).
+#: Default largest number of points (or prefix tokens) a builder makes before refusing:
+#: 4 million tokens of a core head on S^3 are about 300 MB.
+DEFAULT_MAX_POINTS = 4_000_000
+
+#: Largest number of (cell, corner) pairs `_cubed_radius` examines (its cost).
+_MAX_RADIUS_CHECKS = 2**21
+
+
+def cubed_sphere_size(m: int, cells_per_edge: int) -> int:
+    """Number of points 2 (m+1) cells_per_edge^m of the cubed-sphere net, without building it.
 
     Used in: chapter "Points on the sphere and delta-nets".
     """
     m = check_positive_int(m, "m")
     cells = check_positive_int(cells_per_edge, "cells_per_edge")
+    return 2 * (m + 1) * cells**m
+
+
+def delta_net_size_bound(m: int, delta: float) -> int:
+    """An upper bound on the number of points of `delta_net(m, delta)`, computed without
+    building it: ceil(pi / delta) on S^1; on S^m, 2 (m+1) ceil(pi sqrt(2m) / (4 delta))^m,
+    the count behind result C (with delta = eps / (4L)); 1 for delta >= pi.
+
+    Used in: chapters "Points on the sphere and delta-nets", "Theorem 4: Jackson-type bounds".
+    """
+    m = check_positive_int(m, "m")
+    delta = check_positive_float(delta, "delta")
+    if delta >= math.pi:
+        return 1
+    if m == 1:
+        return max(2, math.ceil(math.pi / delta - 1e-12))
+    return cubed_sphere_size(m, math.ceil(math.pi * math.sqrt(2 * m) / (4 * delta)))
+
+
+def _check_point_budget(count: int, max_points: int, what: str, advice: str) -> None:
+    if count > max_points:
+        raise ValueError(
+            f"{what} would have about {count:.3g} points, more than max_points = "
+            f"{max_points:.3g} ({count * 8 / 2**30:.3g} GiB per coordinate). {advice}"
+        )
+
+
+def cubed_sphere_net(
+    m: int, cells_per_edge: int, *, max_points: int = DEFAULT_MAX_POINTS
+) -> SphereNet:
+    """The equiangular cubed-sphere net of S^m: the sphere is split into the 2(m+1) faces of the
+    cube [-1, 1]^(m+1) projected radially, each face into `cells_per_edge`^m cells of equal
+    angular width, and the net holds the cell centres: 2 (m+1) cells_per_edge^m points, with
+    a certified radius (see `_cubed_radius`). Raises ValueError if that is more than
+    `max_points` points, or if certifying the radius would take too long (high m).
+
+    Used in: chapter "Points on the sphere and delta-nets".
+    """
+    m = check_positive_int(m, "m")
+    cells = check_positive_int(cells_per_edge, "cells_per_edge")
+    max_points = check_positive_int(max_points, "max_points")
+    _check_point_budget(
+        cubed_sphere_size(m, cells),
+        max_points,
+        f"the cubed-sphere net of S^{m} with {cells} cells per edge",
+        "Use fewer cells per edge, or raise max_points if the memory is there.",
+    )
     width = (math.pi / 2) / cells
     centres = torch.tan(-math.pi / 4 + width * (torch.arange(cells, dtype=torch.float64) + 0.5))
     grid = torch.cartesian_prod(*([centres] * m)).reshape(-1, m)
@@ -271,18 +333,31 @@ def cubed_sphere_net(m: int, cells_per_edge: int) -> SphereNet:
     return SphereNet(points=points, radius=_cubed_radius(m, cells), m=m, cells_per_edge=cells)
 
 
-def delta_net(m: int, delta: float) -> SphereNet:
+def delta_net(m: int, delta: float, *, max_points: int = DEFAULT_MAX_POINTS) -> SphereNet:
     """A δ-net of S^m: points such that every point of the sphere is within geodesic distance
     `delta` (radians) of one of them, with the certified radius (<= delta) it achieves.
 
     On S^1, ceil(pi / delta) equally spaced points (optimal). On S^m with m >= 2, the
     coarsest equiangular cubed-sphere net whose certified radius is <= delta. For
-    delta >= pi a single point suffices.
+    delta >= pi a single point suffices. Raises ValueError, before building anything, when
+    `delta_net_size_bound` exceeds `max_points`.
 
     Used in: chapter "Points on the sphere and delta-nets".
     """
     m = check_positive_int(m, "m")
     delta = check_positive_float(delta, "delta")
+    max_points = check_positive_int(max_points, "max_points")
+    # Refuse before any work when even the walk's starting resolution (below) is too big;
+    # the exact count is checked again once the resolution is known.
+    start = 1 if m == 1 else math.ceil(math.pi * math.sqrt(m) / (4 * delta))
+    estimate = delta_net_size_bound(1, delta) if m == 1 else cubed_sphere_size(m, start)
+    _check_point_budget(
+        1 if delta >= math.pi else estimate,
+        max_points,
+        f"a {delta:.3g}-net of S^{m}",
+        "A larger delta (a larger eps, or a smaller Lipschitz constant) lowers it; raise "
+        "max_points if the memory is there.",
+    )
     if delta >= math.pi:
         north = torch.zeros((1, m + 1), dtype=torch.float64)
         north[0, -1] = 1.0
@@ -292,12 +367,12 @@ def delta_net(m: int, delta: float) -> SphereNet:
         return SphereNet(points=circle_points(n), radius=math.pi / n, m=1)
     # Near the face centres a cell of angular width w is a cube of half-diagonal ~ w sqrt(m)/2;
     # start there and walk to the coarsest resolution whose certified radius is <= delta.
-    cells = max(1, math.ceil(math.pi * math.sqrt(m) / (4 * delta)))
+    cells = max(1, start)
     while _cubed_radius(m, cells) > delta:
         cells += 1
     while cells > 1 and _cubed_radius(m, cells - 1) <= delta:
         cells -= 1
-    return cubed_sphere_net(m, cells)
+    return cubed_sphere_net(m, cells, max_points=max_points)
 
 
 def cap_fraction(m: int, radius: float) -> float:
