@@ -239,10 +239,16 @@ def check_positive_int(
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r:.40}")
     if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {_short(value)}")
     if value > maximum:
-        raise ValueError(f"{name} must be an integer <= {maximum}; got {value!r:.40}")
+        raise ValueError(f"{name} must be an integer <= {_short(maximum)}; got {_short(value)}")
     return int(value)
+
+
+def _short(value: numbers.Integral) -> str:
+    """An integer as written, or as about 10^d once it has more than 12 digits."""
+    value = int(value)
+    return str(value) if abs(value) < 10**12 else f"about 10^{len(str(abs(value))) - 1}"
 
 
 def check_flag(value: object, name: str) -> bool:

@@ -79,13 +79,28 @@ def density_error_bound(
     radius = check_positive_float(radius, "radius")
     split = check_positive_float(split, "split")
     lam = check_nonnegative_float(lam, "lam")
-    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    max_len = check_positive_int(max_len, "max_len", minimum=0, maximum=MAX_SEQUENCE_LENGTH)
     if not radius < split <= math.pi / 2:
         raise ValueError(f"need radius < split <= pi/2; got radius={radius}, split={split}")
     gap = _cos_gap(radius, split)
     far = 2.0 * bound * n_points * math.exp(-lam * gap)
-    inputs = bound * max_len * math.exp(-lam * math.cos(radius))
+    inputs = _scaled_exp(bound, max_len, -lam * math.cos(radius))
     return near_error + far + inputs
+
+
+#: Longest sequence length a bound accepts: any count a float64 holds (10^300), so that
+#: chapters can show what a prefix promises for absurdly long sequences.
+MAX_SEQUENCE_LENGTH = 10**300
+
+
+def _scaled_exp(bound: float, count: int, exponent: float) -> float:
+    """bound * count * exp(exponent) for bound, count >= 0, in the log domain: no factor
+    overflows on its own (B = 1e10 times T = 10^300 times exp(-2000) is 0, not inf * 0).
+    Results beyond float64 are returned as inf."""
+    if bound == 0 or count == 0:
+        return 0.0
+    log_value = math.log(bound) + math.log(count) + exponent
+    return math.inf if log_value > 709.78 else math.exp(log_value)
 
 
 def _cos_gap(radius: float, split: float) -> float:
@@ -222,7 +237,7 @@ def density_parameters(
     bound = check_positive_float(bound, "bound")
     n_points = check_positive_int(n_points, "n_points")
     radius = check_positive_float(radius, "radius")
-    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    max_len = check_positive_int(max_len, "max_len", minimum=0, maximum=MAX_SEQUENCE_LENGTH)
     if near_error > eps / 2 * (1 + 1e-12):
         raise ValueError(f"near_error {near_error} must be at most eps/2 = {eps / 2}")
     if delta > MAX_DELTA * (1 + 1e-12):
@@ -232,7 +247,9 @@ def density_parameters(
     split = 2.0 * delta
     gap = _cos_gap(radius, split)
     lam_far = math.log(8.0 * bound * n_points / eps) / gap
-    lam_inputs = math.log(4.0 * bound * max_len / eps) / math.cos(radius) if max_len else 0.0
+    lam_inputs = (
+        (math.log(4.0 * bound / eps) + math.log(max_len)) / math.cos(radius) if max_len else 0.0
+    )
     lam = max(lam_far, lam_inputs, 1.0)
     guaranteed = density_error_bound(
         near_error=near_error,
@@ -392,7 +409,7 @@ def _smooth_bound_from_ratios(
     if alias_zero >= 1:
         return math.inf
     log_i0 = math.log(float(torch.special.i0e(torch.tensor(lam, dtype=torch.float64)))) + lam
-    inputs = bound * max_len * math.exp(-math.log(n_points) - log_i0)
+    inputs = _scaled_exp(bound, max_len, -math.log(n_points) - log_i0)
     numerator = float((a * ((1 - rho[:n_freq]) + alias + alias_zero)).sum()) + inputs
     return numerator / (1 - alias_zero) + 2.0 * tail_bound
 
@@ -428,7 +445,7 @@ def smooth_circle_error_bound(
         raise ValueError("fourier_norms are norms and must be >= 0")
     n_points = check_positive_int(n_points, "n_points")
     lam = check_nonnegative_float(lam, "lam")
-    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    max_len = check_positive_int(max_len, "max_len", minimum=0, maximum=MAX_SEQUENCE_LENGTH)
     bound = check_nonnegative_float(bound, "bound")
     tail_bound = check_nonnegative_float(tail_bound, "tail_bound")
     reach, _, _ = _aliasing_reach(a.shape[0], n_points, lam)
@@ -461,7 +478,7 @@ def smooth_circle_parameters(
     if (a < 0).any():
         raise ValueError("fourier_norms are norms and must be >= 0")
     eps = check_positive_float(eps, "eps")
-    max_len = check_positive_int(max_len, "max_len", minimum=0)
+    max_len = check_positive_int(max_len, "max_len", minimum=0, maximum=MAX_SEQUENCE_LENGTH)
     bound = check_nonnegative_float(bound, "bound")
     tail_bound = check_nonnegative_float(tail_bound, "tail_bound")
     max_points = check_positive_int(max_points, "max_points")

@@ -35,6 +35,7 @@ from ._validation import (
 )
 from .attention import DEFAULT_BLOCK_ELEMENTS, AttentionHead, PartialAttention, merge_partial
 from .bounds import (
+    MAX_SEQUENCE_LENGTH,
     DensityParameters,
     SmoothParameters,
     density_parameters,
@@ -337,7 +338,7 @@ def build_prefix(
     m = check_positive_int(m, "m")
     eps = check_positive_float(eps, "eps")
     bound = check_positive_float(bound, "bound")
-    max_len = check_positive_int(max_len, "max_len")
+    max_len = check_positive_int(max_len, "max_len", maximum=MAX_SEQUENCE_LENGTH)
     if not callable(f):
         raise TypeError(f"f must be a function of points (Q, m+1) -> (Q, k); got {f!r:.60}")
     if (lipschitz is None) == (modulus is None):
@@ -438,7 +439,7 @@ def smooth_circle_prefix(
     """
     eps = check_positive_float(eps, "eps")
     bound = check_positive_float(bound, "bound")
-    max_len = check_positive_int(max_len, "max_len")
+    max_len = check_positive_int(max_len, "max_len", maximum=MAX_SEQUENCE_LENGTH)
     max_tokens = check_positive_int(max_tokens, "max_tokens")
     if (fourier_norms is None) == (bandwidth is None):
         raise ValueError(

@@ -44,6 +44,7 @@ from ._validation import (
 from .attention import AttentionHead
 from .bounds import MAX_DELTA, density_parameters
 from .kolmogorov_arnold import KARepresentation, check_sequences
+from .sphere import DEFAULT_MAX_POINTS
 
 __all__ = [
     "HeadPrefixReport",
@@ -137,7 +138,8 @@ class HeadPrefixReport:
 class TransformerPrefixes:
     """One prefix per layer (a tensor (N_l, D), or None for no prefix) for a
     `PrefixedTransformer`, with the end-to-end sup error they guarantee (`guaranteed` <=
-    `eps`) and a report per layer.
+    `eps`) and a report per layer. `route`, `n` and `k` record the model they were built
+    for; a model refuses prefixes built for another.
 
     Used in: chapters "Sequence-to-sequence universality", "Element-wise prefixes, pretrained
     mixing".
@@ -148,6 +150,8 @@ class TransformerPrefixes:
     eps: float
     guaranteed: float
     reports: tuple[HeadPrefixReport, ...] = field(default=())
+    n: int | None = None
+    k: int | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -208,10 +212,13 @@ class PrefixedTransformer(torch.nn.Module):
         self, prefixes: TransformerPrefixes | Sequence[object | None]
     ) -> list[torch.Tensor | None]:
         if isinstance(prefixes, TransformerPrefixes):
-            if prefixes.route != self.route:
+            built_for = (prefixes.route, prefixes.n, prefixes.k)
+            this = (self.route, self.n, self.k)
+            if any(b is not None and b != t for b, t in zip(built_for, this, strict=True)):
                 raise ValueError(
-                    f"these prefixes were built for the {prefixes.route!r} route; this model "
-                    f"is the {self.route!r} route"
+                    f"these prefixes were built for the {prefixes.route!r} route with "
+                    f"n = {prefixes.n}, k = {prefixes.k}; this model is the {self.route!r} "
+                    f"route with n = {self.n}, k = {self.k}"
                 )
             prefixes = prefixes.tokens
         if isinstance(prefixes, torch.Tensor) or not isinstance(prefixes, Sequence):
@@ -423,6 +430,34 @@ def _grid(box: Sequence[tuple[float, float]], spacing: float) -> tuple[torch.Ten
     return grid, math.sqrt(sum(w * w for w in half_widths))
 
 
+def _check_lipschitz_on_grid(
+    values: torch.Tensor,
+    box: Sequence[tuple[float, float]],
+    spacing: float,
+    lipschitz: float,
+    where: str,
+) -> None:
+    """Necessary check of a claimed Lipschitz constant on the builder's own grid: between
+    neighbouring grid points (one cell apart along one axis) the values may not change by
+    more than L times their distance. Between grid points the constant stays the caller's
+    responsibility."""
+    cells = [max(1, math.ceil((hi - lo) / spacing)) for lo, hi in box]
+    widths = [(hi - lo) / c for (lo, hi), c in zip(box, cells, strict=True)]
+    grid = values.reshape(*cells, values.shape[-1])
+    for axis, width in enumerate(widths):
+        if cells[axis] < 2:
+            continue
+        change = torch.linalg.vector_norm(grid.diff(dim=axis), dim=-1)
+        allowed = lipschitz * width * (1 + 1e-9) + 1e-12 * (1 + float(grid.abs().max()))
+        worst = float(change.max())
+        if worst > allowed:
+            raise ValueError(
+                f"the target is not {lipschitz:g}-Lipschitz as claimed ({where}): between "
+                f"grid points {width:.3g} apart it changes by {worst:.6g}, more than "
+                f"{lipschitz * width:.6g}. Give a correct lipschitz constant."
+            )
+
+
 def _head_prefix(
     model: PrefixedTransformer,
     layer_name: str,
@@ -432,15 +467,33 @@ def _head_prefix(
     values: Callable[[torch.Tensor, int], torch.Tensor],
     lipschitz: float,
     tolerance: float,
+    max_tokens: int,
 ) -> tuple[torch.Tensor, HeadPrefixReport]:
     """Prefix tokens (N, D) for one core head whose queries are embed(y, j) for y in `box` and
     positions j, approximating values(y, j) (Lipschitz `lipschitz` in y) to `tolerance`."""
     delta, spacing = _head_plan(geometry, len(box), lipschitz, tolerance)
+    size = model.n * _grid_size(box, spacing)
+    if size > max_tokens:
+        raise ValueError(
+            f"the prefix of layer {layer_name!r} would have {size:.3g} tokens "
+            f"({size * model.d_model * 8 / 2**30:.3g} GiB), more than max_tokens = "
+            f"{max_tokens:.3g}: its grid on a {len(box)}-dimensional box has spacing "
+            f"{spacing:.3g} for Lipschitz constant {lipschitz:.3g} and tolerance "
+            f"{tolerance:.3g}. A larger eps lowers it; raise max_tokens if the memory is there."
+        )
     grid, param_radius = _grid(box, spacing)
     radius = max(geometry.speed_max * param_radius, 1e-300)
     points = torch.cat([embed(grid, j) for j in range(model.n)])
     points = points / torch.linalg.vector_norm(points, dim=1, keepdim=True)
-    target = torch.cat([values(grid, j) for j in range(model.n)])
+    pieces = [values(grid, j) for j in range(model.n)]
+    # The claimed constant is checked on the grid, or on a grid of at least 3 cells per axis
+    # when the prefix's grid is coarser (a constant target, L = 0, has a single cell).
+    fine = min(spacing, min(hi - lo for lo, hi in box) / 3)
+    check_grid = grid if fine == spacing else _grid(box, fine)[0]
+    for j in range(model.n):
+        piece = pieces[j] if fine == spacing else values(check_grid, j)
+        _check_lipschitz_on_grid(piece, box, fine, lipschitz, f"{layer_name}, position {j}")
+    target = torch.cat(pieces)
     # |f| on the whole piece: at most its largest grid value plus L times the grid radius.
     bound = float(torch.linalg.vector_norm(target, dim=1).max()) + lipschitz * param_radius
     near_error = lipschitz * 2 * delta / geometry.speed_min
@@ -470,6 +523,7 @@ def _box_prefix(
     values: Callable[[torch.Tensor, int], torch.Tensor],
     lipschitz: float,
     tolerance: float,
+    max_tokens: int,
 ) -> tuple[torch.Tensor, HeadPrefixReport]:
     """`_head_prefix` for a core head whose queries are (y, 1, cos f_j, sin f_j), y in `box`."""
     return _head_prefix(
@@ -481,6 +535,7 @@ def _box_prefix(
         values,
         lipschitz,
         tolerance,
+        max_tokens,
     )
 
 
@@ -496,7 +551,11 @@ def _box_point(y: torch.Tensor, j: int, n: int) -> torch.Tensor:
 
 
 def ka_prefixes(
-    model: PrefixedTransformer, representation: KARepresentation, eps: float
+    model: PrefixedTransformer,
+    representation: KARepresentation,
+    eps: float,
+    *,
+    max_tokens: int = DEFAULT_MAX_POINTS,
 ) -> TransformerPrefixes:
     """Prefixes for `ka_transformer(n, k)` that make it compute the target of
     `representation` to sup error `eps` at every position of every sequence in [0, 1]^n.
@@ -507,11 +566,17 @@ def ka_prefixes(
     inside the outer head's domain. The guarantee adds, over the terms, the outer head's
     error plus L_chi_q times the inner head's.
 
+    The representation's declared Lipschitz constants are checked on each head's grid (a
+    necessary check); the prefixes together may hold at most `max_tokens` tokens, which is
+    checked before each head is built (ValueError with the size otherwise).
+
     Used in: chapter "Sequence-to-sequence universality".
     """
     _check_model(model, "kolmogorov-arnold")
     rep = _check_representation(representation, model)
     eps = check_positive_float(eps, "eps")
+    max_tokens = check_positive_int(max_tokens, "max_tokens")
+    used = 0
     n = model.n
     tokens: list[torch.Tensor | None] = [None] * model.depth
     reports = []
@@ -542,20 +607,25 @@ def ka_prefixes(
             psi,
             rep.inner_lipschitz[q] / scale,
             inner_tol,
+            max_tokens - used,
         )
+        used += inner_tokens.shape[0]
         box = [(-1.0 - margin, 1.0 + margin)]
 
         def chi(z: torch.Tensor, j: int, q: int = q, c: float = centre, s: float = scale):
             return rep.outer(c + s * z[:, 0], j, q)
 
         outer_tokens, outer_report = _box_prefix(
-            model, f"outer {q}", box, chi, outer_lipschitz, outer_tol
+            model, f"outer {q}", box, chi, outer_lipschitz, outer_tol, max_tokens - used
         )
+        used += outer_tokens.shape[0]
         tokens[3 * q] = inner_tokens
         tokens[3 * q + 2] = outer_tokens
         reports += [inner_report, outer_report]
         guaranteed += outer_report.guaranteed + outer_lipschitz * inner_report.guaranteed
-    return TransformerPrefixes(tuple(tokens), model.route, eps, guaranteed, tuple(reports))
+    return TransformerPrefixes(
+        tuple(tokens), model.route, eps, guaranteed, tuple(reports), model.n, model.k
+    )
 
 
 def gather_prefixes(
@@ -564,18 +634,21 @@ def gather_prefixes(
     *,
     lipschitz: float,
     eps: float,
+    max_tokens: int = DEFAULT_MAX_POINTS,
 ) -> TransformerPrefixes:
     """Prefixes for `gather_transformer(n, k)`: only the last layer gets one, covering the cube
     [0, 1]^n at every position with values target(x)[:, j]. `target` maps (B, n) -> (B, n, k)
     and each of its outputs must be `lipschitz`-Lipschitz in x (Euclidean norm). The copy
     heads' leakage, at most (n - 1) exp(-COPY_SHARPNESS (1 - cos(2 pi / n))) per slot, is
-    added to the guarantee.
+    added to the guarantee. The constant is checked on the grid (a necessary check), and the
+    prefix length (`gather_prefix_length`) against `max_tokens` before anything is built.
 
     Used in: chapter "Sequence-to-sequence universality".
     """
     _check_model(model, "gather")
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     eps = check_positive_float(eps, "eps")
+    max_tokens = check_positive_int(max_tokens, "max_tokens")
     n = model.n
     leak = 0.0 if n == 1 else (n - 1) * math.exp(-COPY_SHARPNESS * (1 - math.cos(2 * math.pi / n)))
     box = [(0.0, 1.0)] * n
@@ -583,11 +656,15 @@ def gather_prefixes(
     def values(y: torch.Tensor, j: int) -> torch.Tensor:
         return _target_values(target, y, model)[:, j]
 
-    last, report = _box_prefix(model, "approximate", box, values, lipschitz, eps * 0.999)
+    last, report = _box_prefix(
+        model, "approximate", box, values, lipschitz, eps * 0.999, max_tokens
+    )
     tokens: list[torch.Tensor | None] = [None] * model.depth
     tokens[-1] = last
     guaranteed = report.guaranteed + lipschitz * math.sqrt(n) * leak
-    return TransformerPrefixes(tuple(tokens), model.route, eps, guaranteed, (report,))
+    return TransformerPrefixes(
+        tuple(tokens), model.route, eps, guaranteed, (report,), model.n, model.k
+    )
 
 
 def gather_prefix_length(n: int, *, lipschitz: float, eps: float) -> int:
@@ -611,16 +688,19 @@ def mixing_prefixes(
     *,
     lipschitz: float,
     eps: float,
+    max_tokens: int = DEFAULT_MAX_POINTS,
 ) -> TransformerPrefixes:
     """Prefixes for `mixing_transformer(n, k)` computing g_j(x) = apply(x_j, mean(x), j) to sup
     error `eps`: `apply(x_j, m, j)` maps (B,), (B,) to (B, k), `lipschitz`-Lipschitz in
-    (x_j, m). Only the core head gets a prefix.
+    (x_j, m), checked on the grid (a necessary check). Only the core head gets a prefix, of at
+    most `max_tokens` tokens.
 
     Used in: chapter "Element-wise prefixes, pretrained mixing".
     """
     _check_model(model, "mixing")
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     eps = check_positive_float(eps, "eps")
+    max_tokens = check_positive_int(max_tokens, "max_tokens")
     box = [(0.0, 1.0), (0.0, 1.0)]
 
     def values(y: torch.Tensor, j: int) -> torch.Tensor:
@@ -631,8 +711,10 @@ def mixing_prefixes(
             )
         return out
 
-    last, report = _box_prefix(model, "apply", box, values, lipschitz, eps)
-    return TransformerPrefixes((None, last), model.route, eps, report.guaranteed, (report,))
+    last, report = _box_prefix(model, "apply", box, values, lipschitz, eps, max_tokens)
+    return TransformerPrefixes(
+        (None, last), model.route, eps, report.guaranteed, (report,), model.n, model.k
+    )
 
 
 # ----------------------------------------------------------------------------- checks
