@@ -30,7 +30,7 @@ def test_a_nan_in_the_streaming_softmax_comes_out_as_nan(n_tokens, where, column
     tokens = pa.core_prefix(pa.circle_points(n_tokens), torch.ones(n_tokens, 1), 5.0).tokens
     tokens = tokens.clone()
     tokens[int(where * n_tokens), column] = math.nan
-    partial = head._stream(head.embed(x), tokens, causal=False, block_elements=block)
+    partial = head.head._stream(head.embed(x), tokens, causal=False, block_elements=block)
     assert torch.isnan(partial.output).all()
     # And through the public path it is an error, never an ordinary-looking number.
     with pytest.raises(ValueError, match="prefix must be finite"):

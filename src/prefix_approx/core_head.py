@@ -95,7 +95,7 @@ class CorePrefix:
         return None if self.parameters is None else self.parameters.guaranteed
 
 
-class CoreHead(AttentionHead):
+class CoreHead(torch.nn.Module):
     """The core head for inputs on S^m and outputs in R^k: W_Q = [I 0 0], W_K = [0 I 0],
     W_V = [0 0 I] on tokens of size D = 2(m+1) + k. It knows nothing about any target.
 
@@ -103,6 +103,9 @@ class CoreHead(AttentionHead):
     tokens per leading index, and a `CorePrefix` (or its token tensor); it returns
     (..., T, k), the output at every position. Every position attends to the whole prefix
     and to the T input tokens of its sequence (with `causal=True`, to tokens 1..t only).
+
+    It holds a plain `AttentionHead` (`.head`) with these weights and evaluates the prefix
+    block with it; `w_query`, `w_key`, `w_value`, `d_model` and `d_value` are the head's.
 
     Used in: chapters "Lemma 3: the core head" and all of Part II.
     """
@@ -118,9 +121,35 @@ class CoreHead(AttentionHead):
         w_query[:, :d] = identity
         w_key[:, d : 2 * d] = identity
         w_value[:, 2 * d :] = torch.eye(k, dtype=torch.float64)
-        super().__init__(w_query, w_key, w_value)
+        super().__init__()
+        self.head = AttentionHead(w_query, w_key, w_value)
         self.m = m
         self.k = k
+
+    @property
+    def w_query(self) -> torch.Tensor:
+        """W_Q = [I 0 0], shape (m+1, D)."""
+        return self.head.w_query
+
+    @property
+    def w_key(self) -> torch.Tensor:
+        """W_K = [0 I 0], shape (m+1, D)."""
+        return self.head.w_key
+
+    @property
+    def w_value(self) -> torch.Tensor:
+        """W_V = [0 0 I], shape (k, D)."""
+        return self.head.w_value
+
+    @property
+    def d_model(self) -> int:
+        """Token dimension D = 2(m+1) + k."""
+        return self.head.d_model
+
+    @property
+    def d_value(self) -> int:
+        """Output dimension k."""
+        return self.head.d_value
 
     def extra_repr(self) -> str:
         return f"m={self.m}, k={self.k}, d_model={self.d_model}"
@@ -155,7 +184,7 @@ class CoreHead(AttentionHead):
             raise ValueError("the prefix is empty: give at least one prefix token")
         return tokens
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         x: object,
         prefix: CorePrefix | object,
@@ -187,9 +216,7 @@ class CoreHead(AttentionHead):
             )
         if n_inputs == 0 or tokens.numel() == 0:
             return torch.zeros((*tokens.shape[:-1], self.k), dtype=torch.float64)
-        from_prefix = self._stream(
-            tokens, prefix_tokens, causal=False, block_elements=block_elements
-        )
+        from_prefix = self.head.attend(tokens, prefix_tokens, block_elements=block_elements)
         if causal:
             counts = torch.arange(1, n_inputs + 1, dtype=torch.float64)
         else:
