@@ -115,4 +115,4 @@ def test_backward_through_a_long_prefix_in_bounded_memory() -> None:
     dense_mib = 256 * n * 8 / 2**20
     # The gradient of the prefix (one prefix-sized tensor) plus a few tiles.
     assert measured["grown_mib"] < 2 * measured["prefix_mib"] + 96, measured
-    assert measured["grown_mib"] < dense_mib / 10, (measured, dense_mib)
+    assert measured["grown_mib"] < dense_mib / 5, (measured, dense_mib)

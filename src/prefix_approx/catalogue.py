@@ -19,6 +19,7 @@ MODULES = (
     "sphere",
     "core_head",
     "bounds",
+    "targets",
     "kolmogorov_arnold",
     "transformer",
     "reproducibility",

@@ -1,0 +1,104 @@
+"""The three fixed architectures: the Kolmogorov-Arnold route, the gather route and the
+mixing model. Their weights depend on n and k only."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._validation import check_positive_int
+from ..attention import AttentionHead
+from .model import PrefixedTransformer, _Layer, _Layout
+
+__all__ = ["COPY_SHARPNESS", "gather_transformer", "ka_transformer", "mixing_transformer"]
+
+#: Inverse temperature of the fixed copy heads of the gather route. A wrong position gets a
+#: weight at most exp(-COPY_SHARPNESS (1 - cos(2 pi / n))), zero in float64 for n <= 8.
+COPY_SHARPNESS = 2000.0
+
+
+def _core_layer(
+    layout: _Layout, name: str, query_slots: tuple[str, ...], k: int, out: str, term=None
+) -> _Layer:
+    width = sum(layout[s].stop - layout[s].start for s in query_slots)
+    head = AttentionHead(layout.read(query_slots), layout.read(["KEY"])[:width], _value(layout, k))
+    return _Layer(name, "core", head, layout.write(out, k), term, query_slots)
+
+
+def _value(layout: _Layout, k: int) -> torch.Tensor:
+    return layout.read(["VAL"])[:k]
+
+
+def _uniform_layer(layout: _Layout, name: str, source: str, out: str, term=None) -> _Layer:
+    zero = torch.zeros((1, layout.d_model), dtype=torch.float64)
+    head = AttentionHead(zero, zero, layout.read([source]))
+    return _Layer(name, "mean", head, layout.write(out, 1), term)
+
+
+def ka_transformer(n: int, k: int = 1) -> PrefixedTransformer:
+    """The Kolmogorov-Arnold route for sequences of n tokens: 2n + 1 terms, 3 layers each
+    (inner core head, uniform head, outer core head), so depth 3(2n + 1), whatever the
+    accuracy.
+
+    Used in: chapter "Sequence-to-sequence universality".
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    terms = 2 * n + 1
+    sizes = [("X", 1), ("E", 2), ("P", 2), ("ONE", 1)]
+    sizes += [(f"A{q}", 1) for q in range(terms)] + [(f"M{q}", 1) for q in range(terms)]
+    sizes += [("OUT", k), ("KEY", 4), ("VAL", max(k, 1))]
+    layout = _Layout(sizes)
+    layers = []
+    for q in range(terms):
+        inner = _core_layer(layout, f"inner {q}", ("E",), 1, f"A{q}", q)
+        inner.kind = "inner"
+        outer = _core_layer(layout, f"outer {q}", (f"M{q}", "ONE", "P"), k, "OUT", q)
+        outer.kind = "outer"
+        layers += [inner, _uniform_layer(layout, f"mean {q}", f"A{q}", f"M{q}", q), outer]
+    return PrefixedTransformer("kolmogorov-arnold", n, k, layout, layers)
+
+
+def gather_transformer(n: int, k: int = 1) -> PrefixedTransformer:
+    """The gather route for sequences of n tokens: n fixed copy heads (head i attends to
+    position i from every position, with sharpness COPY_SHARPNESS) fill slots G0..G(n-1), then
+    one core head reads (G, 1, P). Depth n + 1.
+
+    Used in: chapter "Sequence-to-sequence universality".
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    sizes = [("X", 1), ("E", 2), ("P", 2), ("ONE", 1)] + [(f"G{i}", 1) for i in range(n)]
+    sizes += [("OUT", k), ("KEY", n + 3), ("VAL", k)]
+    layout = _Layout(sizes)
+    layers = []
+    for i in range(n):
+        w_query = torch.zeros((2, layout.d_model), dtype=torch.float64)
+        phase = 2 * math.pi * i / n
+        w_query[0, layout["ONE"].start] = COPY_SHARPNESS * math.cos(phase)
+        w_query[1, layout["ONE"].start] = COPY_SHARPNESS * math.sin(phase)
+        head = AttentionHead(w_query, layout.read(["P"]), layout.read(["X"]))
+        layers.append(_Layer(f"copy {i}", "copy", head, layout.write(f"G{i}", 1), i))
+    slots = (*[f"G{i}" for i in range(n)], "ONE", "P")
+    layers.append(_core_layer(layout, "approximate", slots, k, "OUT"))
+    return PrefixedTransformer("gather", n, k, layout, layers)
+
+
+def mixing_transformer(n: int, k: int = 1) -> PrefixedTransformer:
+    """A uniform head that writes the mean of the tokens (slot M), then one core head reading
+    (x_j, mean, 1, P): whatever its prefixes, its output at j is a function of x_j, the mean
+    and j only.
+
+    Used in: chapter "Element-wise prefixes, pretrained mixing".
+    """
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    layout = _Layout(
+        [("X", 1), ("E", 2), ("P", 2), ("ONE", 1), ("M", 1), ("OUT", k), ("KEY", 5), ("VAL", k)]
+    )
+    layers = [
+        _uniform_layer(layout, "mean", "X", "M"),
+        _core_layer(layout, "apply", ("X", "M", "ONE", "P"), k, "OUT"),
+    ]
+    return PrefixedTransformer("mixing", n, k, layout, layers)
