@@ -238,16 +238,16 @@ def check_positive_int(
     TypeError (not an integer; booleans are not) or ValueError (out of range)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r:.40}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {_short(value)}")
-    if value > maximum:
-        raise ValueError(f"{name} must be an integer <= {_short(maximum)}; got {_short(value)}")
-    return int(value)
+    number = int(value)
+    if number < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {_short(number)}")
+    if number > maximum:
+        raise ValueError(f"{name} must be an integer <= {_short(maximum)}; got {_short(number)}")
+    return number
 
 
-def _short(value: numbers.Integral) -> str:
+def _short(value: int) -> str:
     """An integer as written, or as about 10^d once it has more than 12 digits."""
-    value = int(value)
     return str(value) if abs(value) < 10**12 else f"about 10^{len(str(abs(value))) - 1}"
 
 

@@ -431,7 +431,7 @@ def circle_fourier_norms(
     a[1:] = norms[1:half] + norms[n_samples - half + 1 :].flip(0)  # |f_n| + |f_-n|
     if check_flag(keep_all, "keep_all"):
         return a
-    keep = torch.nonzero(a > 1e-14 * a.max()).max().item() + 1 if a.max() > 0 else 1
+    keep = int(torch.nonzero(a > 1e-14 * a.max()).max()) + 1 if a.max() > 0 else 1
     return a[:keep]
 
 
@@ -474,10 +474,9 @@ def smooth_circle_prefix(
             "them) or bandwidth= (f is a trigonometric polynomial of that degree): an FFT of "
             "samples cannot bound the spectrum, so the guarantee needs one of them"
         )
-    if bandwidth is not None:
-        norms = _trigonometric_polynomial_norms(f, bandwidth)
-    else:
-        norms = fourier_norms
+    norms: object = (
+        _trigonometric_polynomial_norms(f, bandwidth) if bandwidth is not None else fourier_norms
+    )
     parameters = smooth_circle_parameters(
         norms,
         eps=eps,

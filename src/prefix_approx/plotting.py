@@ -66,4 +66,4 @@ def use_book_style() -> None:
 
     Used in: every chapter with a figure.
     """
-    mpl.rcParams.update(BOOK_STYLE)
+    mpl.rcParams.update(BOOK_STYLE)  # type: ignore[arg-type]

@@ -115,7 +115,7 @@ def execute_and_measure(path: str | Path, *, timeout: int = 600) -> NotebookRun:
     )
     # The kernel's own start-up notices go to /dev/null, as nbval does, not into the caller.
     with client.setup_kernel(stderr=subprocess.DEVNULL):
-        pid = client.km.provisioner.process.pid
+        pid = client.km.provisioner.process.pid  # type: ignore[union-attr]
         start = time.perf_counter()
         for index, cell in enumerate(notebook.cells):
             client.execute_cell(cell, index)

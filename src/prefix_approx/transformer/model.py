@@ -180,7 +180,7 @@ class PrefixedTransformer(torch.nn.Module):
                 f"need one prefix (or None) per layer: the model has {self.depth} layers, got "
                 f"{len(prefixes)} prefixes"
             )
-        checked = []
+        checked: list[torch.Tensor | None] = []
         for layer, prefix in zip(self.layers, prefixes, strict=True):
             if prefix is None:
                 checked.append(None)
@@ -230,7 +230,7 @@ class PrefixedTransformer(torch.nn.Module):
     @property
     def layer_names(self) -> list[str]:
         """Names of the layers, in order."""
-        return [layer.name for layer in self.layers]
+        return [str(layer.name) for layer in self.layers]
 
     def blank_prefixes(self) -> list[None]:
         """No prefix in any layer.
