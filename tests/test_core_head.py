@@ -15,12 +15,12 @@ from prefix_approx import (
     CoreHead,
     build_prefix,
     core_prefix,
-    evaluate_target,
     geodesic_distance,
     lipschitz_prefix_length_bound,
     random_sphere_points,
     sup_error,
 )
+from prefix_approx._validation import evaluate_target
 
 
 # ----------------------------------------------------------------- Lipschitz targets

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import prefix_approx as pa
-from prefix_approx._validation import as_float64
+from prefix_approx._validation import as_float64, check_sequences
 
 EYE = np.array([[1.0, 0.0], [0.0, 1.0]])
 
@@ -270,7 +270,7 @@ def test_fourier_norm_bounds_accept_any_layout(norms) -> None:
 @given(x=matrices(3, 2, st.floats(0.0, 1.0)))
 def test_sequence_functions_accept_any_layout(x) -> None:
     rep = pa.ka_centering(2)
-    _check_layouts(lambda a: pa.check_sequences(a, 2), x, exact=False)
+    _check_layouts(lambda a: check_sequences(a, 2), x, exact=False)
     _check_layouts(rep.evaluate, x, exact=False)
     _check_layouts(rep, x, exact=False)
     model = pa.mixing_transformer(2)
@@ -301,7 +301,7 @@ WRONG_KINDS = [
         (lambda a: pa.core_prefix(EYE, a, 1.0), "values"),
         (lambda a: CORE(EYE[:, None], a), "prefix"),
         (lambda a: pa.AttentionHead(a, EYE, EYE), "w_query"),
-        (lambda a: pa.check_sequences(a, 2), "x"),
+        (lambda a: check_sequences(a, 2), "x"),
     ],
 )
 def test_a_wrong_kind_of_array_is_a_type_error_naming_the_argument(call, name, bad) -> None:

@@ -15,7 +15,6 @@ from prefix_approx import (
     KARepresentation,
     PrefixedTransformer,
     TransformerPrefixes,
-    check_sequences,
     gather_prefix_length,
     gather_prefixes,
     gather_transformer,
@@ -29,6 +28,7 @@ from prefix_approx import (
     mixing_prefixes,
     mixing_transformer,
 )
+from prefix_approx._validation import check_sequences
 
 REPRESENTATIONS = {
     "centering": ka_centering,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -282,3 +282,46 @@ def check_nonnegative_float(value: object, name: str) -> float:
 def check_seed(seed: object) -> int:
     """Return `seed` as an int if it is a non-negative integer, else raise a clear error."""
     return check_positive_int(seed, "seed", minimum=0)
+
+
+def evaluate_target(
+    f: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, name: str = "f"
+) -> torch.Tensor:
+    """Values f(points) (Q, k) of a target f at `points` (Q, m+1), checked: f must be callable
+    and return a finite real array of shape (Q, k).
+
+    Internal: the builders and `sup_error` call it on the caller's target.
+    """
+    if not callable(f):
+        raise TypeError(f"{name} must be a function of points (Q, m+1) -> (Q, k); got {f!r:.60}")
+    values = f(points.clone())
+    try:
+        values = as_float64(values, f"{name}(x)")
+    except TypeError as err:
+        raise TypeError(f"{name} must return an array of real numbers: {err}") from err
+    if values.ndim != 2 or values.shape[0] != points.shape[0]:
+        hint = " (for a scalar target return f(x)[:, None])" if values.ndim == 1 else ""
+        raise ValueError(
+            f"{name} must return shape (Q, k) = ({points.shape[0]}, k) for Q = "
+            f"{points.shape[0]} points; got {tuple(values.shape)}{hint}"
+        )
+    return values
+
+
+def check_sequences(x: object, n: int, name: str = "x") -> torch.Tensor:
+    """`x` as a float64 tensor of B sequences of n scalar tokens, shape (B, n), with every
+    token in [0, 1]; raises a clear error otherwise.
+
+    Internal: the Part III models and representations call it on their inputs.
+    """
+    seq = as_float64(x, name, ndim=2)
+    if seq.shape[1] != n:
+        raise ValueError(
+            f"{name} must hold sequences of n = {n} tokens; got shape {tuple(seq.shape)}"
+        )
+    if seq.numel() and (seq.min() < 0 or seq.max() > 1):
+        raise ValueError(
+            f"{name} must have every token in [0, 1]; got values in "
+            f"[{float(seq.min()):.4g}, {float(seq.max()):.4g}]"
+        )
+    return seq

@@ -32,6 +32,7 @@ from ._validation import (
     check_nonnegative_float,
     check_positive_float,
     check_positive_int,
+    evaluate_target,
 )
 from .attention import DEFAULT_BLOCK_ELEMENTS, AttentionHead, PartialAttention, merge_partial
 from .bounds import (
@@ -51,7 +52,6 @@ __all__ = [
     "build_prefix",
     "circle_fourier_norms",
     "core_prefix",
-    "evaluate_target",
     "smooth_circle_prefix",
     "sup_error",
 ]
@@ -253,30 +253,6 @@ def core_prefix(control_points: object, values: object, lam: float) -> CorePrefi
     zeros = torch.zeros_like(points)
     tokens = torch.cat((zeros, lam * points, vals), dim=1)
     return CorePrefix(tokens=tokens, m=m, k=vals.shape[1], lam=lam)
-
-
-def evaluate_target(
-    f: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, name: str = "f"
-) -> torch.Tensor:
-    """Values f(points) (Q, k) of a target f at `points` (Q, m+1), checked: f must be callable
-    and return a finite real array of shape (Q, k).
-
-    Used in: all chapters of Part II.
-    """
-    if not callable(f):
-        raise TypeError(f"{name} must be a function of points (Q, m+1) -> (Q, k); got {f!r:.60}")
-    values = f(points.clone())
-    try:
-        values = as_float64(values, f"{name}(x)")
-    except TypeError as err:
-        raise TypeError(f"{name} must return an array of real numbers: {err}") from err
-    if values.ndim != 2 or values.shape[0] != points.shape[0]:
-        hint = " (for a scalar target return f(x)[:, None])" if values.ndim == 1 else ""
-        raise ValueError(
-            f"{name} must return shape (Q, k) = ({points.shape[0]}, k) for Q = "
-            f"{points.shape[0]} points; got {tuple(values.shape)}{hint}"
-        )
-    return values
 
 
 def sup_error(

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ._validation import as_float64, check_positive_float, check_positive_int
+from ._validation import check_positive_float, check_positive_int, check_sequences
 
 __all__ = [
     "KARepresentation",
-    "check_sequences",
     "ka_centering",
     "ka_log_sum_exp",
     "ka_product",
@@ -34,25 +33,6 @@ __all__ = [
 
 Inner = Callable[[torch.Tensor, int, int], torch.Tensor]
 Outer = Callable[[torch.Tensor, int, int], torch.Tensor]
-
-
-def check_sequences(x: object, n: int, name: str = "x") -> torch.Tensor:
-    """`x` as a float64 tensor of B sequences of n scalar tokens, shape (B, n), with every
-    token in [0, 1]; raises a clear error otherwise.
-
-    Used in: chapters of Part III.
-    """
-    seq = as_float64(x, name, ndim=2)
-    if seq.shape[1] != n:
-        raise ValueError(
-            f"{name} must hold sequences of n = {n} tokens; got shape {tuple(seq.shape)}"
-        )
-    if seq.numel() and (seq.min() < 0 or seq.max() > 1):
-        raise ValueError(
-            f"{name} must have every token in [0, 1]; got values in "
-            f"[{float(seq.min()):.4g}, {float(seq.max()):.4g}]"
-        )
-    return seq
 
 
 @dataclass(frozen=True)

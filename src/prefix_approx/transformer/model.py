@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .._validation import as_float64
+from .._validation import as_float64, check_sequences
 from ..attention import AttentionHead
-from ..kolmogorov_arnold import check_sequences
 
 __all__ = ["HeadPrefixReport", "PrefixedTransformer", "TransformerPrefixes"]
 
