@@ -17,6 +17,7 @@ Modules are named after the paper's objects:
 - `catalogue`: the public objects and the chapters that use them.
 """
 
+from ._validation import ArrayLike
 from .attention import (
     DEFAULT_BLOCK_ELEMENTS,
     AttentionHead,
@@ -98,6 +99,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BLOCK_ELEMENTS",
+    "ArrayLike",
     "AttentionHead",
     "CoreHead",
     "CorePrefix",

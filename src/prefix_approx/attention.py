@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.utils.checkpoint
 
-from ._validation import as_float64, check_flag, check_positive_int, check_seed
+from ._validation import ArrayLike, as_float64, check_flag, check_positive_int, check_seed
 
 #: Default number of query-token scores held in memory at once (16 MiB in float64).
 DEFAULT_BLOCK_ELEMENTS = 2**21
@@ -164,7 +164,7 @@ class AttentionHead(torch.nn.Module):
     w_key: torch.Tensor
     w_value: torch.Tensor
 
-    def __init__(self, w_query: object, w_key: object, w_value: object) -> None:
+    def __init__(self, w_query: ArrayLike, w_key: ArrayLike, w_value: ArrayLike) -> None:
         super().__init__()
         w_query = as_float64(w_query, "w_query", ndim=2)
         w_key = as_float64(w_key, "w_key", ndim=2)
@@ -220,12 +220,12 @@ class AttentionHead(torch.nn.Module):
         return f"d_model={self.d_model}, d_qk={d_qk}, d_value={self.d_value}"
 
     # ----------------------------------------------------------------------------- checks
-    def _tokens(self, value: object, name: str) -> torch.Tensor:
+    def _tokens(self, value: ArrayLike, name: str) -> torch.Tensor:
         tokens = as_float64(value, name, min_ndim=2, last_dim=self.d_model)
         return tokens
 
     def _context_parts(
-        self, queries: object, prefix: object | None, inputs: object | None, causal: bool
+        self, queries: ArrayLike, prefix: ArrayLike | None, inputs: ArrayLike | None, causal: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         check_flag(causal, "causal")
         q = self._tokens(queries, "queries")
@@ -259,8 +259,8 @@ class AttentionHead(torch.nn.Module):
     # -------------------------------------------------------------------------- evaluation
     def attend(
         self,
-        queries: object,
-        tokens: object,
+        queries: ArrayLike,
+        tokens: ArrayLike,
         *,
         causal: bool = False,
         block_elements: int = DEFAULT_BLOCK_ELEMENTS,
@@ -427,9 +427,9 @@ class AttentionHead(torch.nn.Module):
 
     def decompose(
         self,
-        queries: object,
-        prefix: object | None = None,
-        inputs: object | None = None,
+        queries: ArrayLike,
+        prefix: ArrayLike | None = None,
+        inputs: ArrayLike | None = None,
         *,
         causal: bool = False,
         block_elements: int = DEFAULT_BLOCK_ELEMENTS,
@@ -475,9 +475,9 @@ class AttentionHead(torch.nn.Module):
 
     def forward(
         self,
-        queries: object,
-        prefix: object | None = None,
-        inputs: object | None = None,
+        queries: ArrayLike,
+        prefix: ArrayLike | None = None,
+        inputs: ArrayLike | None = None,
         *,
         causal: bool = False,
         block_elements: int = DEFAULT_BLOCK_ELEMENTS,
@@ -493,9 +493,9 @@ class AttentionHead(torch.nn.Module):
 
     def attention_weights(
         self,
-        queries: object,
-        prefix: object | None = None,
-        inputs: object | None = None,
+        queries: ArrayLike,
+        prefix: ArrayLike | None = None,
+        inputs: ArrayLike | None = None,
         *,
         causal: bool = False,
     ) -> torch.Tensor:
@@ -522,9 +522,9 @@ class AttentionHead(torch.nn.Module):
 
     def dense(
         self,
-        queries: object,
-        prefix: object | None = None,
-        inputs: object | None = None,
+        queries: ArrayLike,
+        prefix: ArrayLike | None = None,
+        inputs: ArrayLike | None = None,
         *,
         causal: bool = False,
     ) -> torch.Tensor:

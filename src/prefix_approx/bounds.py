@@ -22,6 +22,7 @@ import torch
 from scipy.special import ive
 
 from ._validation import (
+    ArrayLike,
     as_float64,
     check_nonnegative_float,
     check_positive_float,
@@ -415,7 +416,7 @@ def _smooth_bound_from_ratios(
 
 
 def smooth_circle_error_bound(
-    fourier_norms: object,
+    fourier_norms: ArrayLike,
     *,
     n_points: int,
     lam: float,
@@ -456,7 +457,7 @@ def smooth_circle_error_bound(
 
 
 def smooth_circle_parameters(
-    fourier_norms: object,
+    fourier_norms: ArrayLike,
     *,
     eps: float,
     max_len: int,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from ._validation import (
+    ArrayLike,
     as_float64,
     as_sphere_points,
     check_flag,
@@ -154,7 +155,7 @@ class CoreHead(torch.nn.Module):
     def extra_repr(self) -> str:
         return f"m={self.m}, k={self.k}, d_model={self.d_model}"
 
-    def embed(self, x: object) -> torch.Tensor:
+    def embed(self, x: ArrayLike) -> torch.Tensor:
         """Input tokens [x; 0; 0] (..., T, D) for points `x` (..., T, m+1) on S^m.
 
         Used in: chapter "Lemma 3: the core head".
@@ -163,7 +164,7 @@ class CoreHead(torch.nn.Module):
         padding = torch.zeros((*points.shape[:-1], self.m + 1 + self.k), dtype=torch.float64)
         return torch.cat((points, padding), dim=-1)
 
-    def _prefix_tokens(self, prefix: CorePrefix | object) -> torch.Tensor:
+    def _prefix_tokens(self, prefix: CorePrefix | ArrayLike) -> torch.Tensor:
         """The prefix's tokens, checked like any user input: a `CorePrefix` may have been
         built by hand or edited with `dataclasses.replace`, so its tokens pass the same
         conversion and checks (dtype, device, shape, finiteness) as a plain tensor."""
@@ -186,8 +187,8 @@ class CoreHead(torch.nn.Module):
 
     def forward(
         self,
-        x: object,
-        prefix: CorePrefix | object,
+        x: ArrayLike,
+        prefix: CorePrefix | ArrayLike,
         *,
         causal: bool = False,
         block_elements: int = DEFAULT_BLOCK_ELEMENTS,
@@ -228,7 +229,7 @@ class CoreHead(torch.nn.Module):
         return merge_partial(from_prefix, from_inputs).output
 
 
-def core_prefix(control_points: object, values: object, lam: float) -> CorePrefix:
+def core_prefix(control_points: ArrayLike, values: ArrayLike, lam: float) -> CorePrefix:
     """The prefix [0; lam c_j; v_j] for explicit control points `control_points` (N, m+1) on
     S^m, values `values` (N, k) and inverse temperature `lam` > 0.
 
@@ -258,7 +259,7 @@ def core_prefix(control_points: object, values: object, lam: float) -> CorePrefi
 def sup_error(
     f: Callable[[torch.Tensor], torch.Tensor],
     prefix: CorePrefix,
-    x: object,
+    x: ArrayLike,
     *,
     causal: bool = False,
 ) -> float:
@@ -417,7 +418,7 @@ def smooth_circle_prefix(
     eps: float,
     bound: float,
     max_len: int,
-    fourier_norms: object | None = None,
+    fourier_norms: ArrayLike | None = None,
     tail_bound: float = 0.0,
     bandwidth: int | None = None,
     max_tokens: int = 100_000,
@@ -450,9 +451,11 @@ def smooth_circle_prefix(
             "them) or bandwidth= (f is a trigonometric polynomial of that degree): an FFT of "
             "samples cannot bound the spectrum, so the guarantee needs one of them"
         )
-    norms: object = (
-        _trigonometric_polynomial_norms(f, bandwidth) if bandwidth is not None else fourier_norms
-    )
+    if bandwidth is not None:
+        norms: ArrayLike = _trigonometric_polynomial_norms(f, bandwidth)
+    else:
+        assert fourier_norms is not None  # exactly one of the two was given
+        norms = fourier_norms
     parameters = smooth_circle_parameters(
         norms,
         eps=eps,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._validation import check_positive_float, check_positive_int, check_sequences
+from ._validation import ArrayLike, check_positive_float, check_positive_int, check_sequences
 
 __all__ = [
     "KARepresentation",
@@ -64,7 +64,7 @@ class KARepresentation:
     target: Callable[[torch.Tensor], torch.Tensor]
     margin: float = 0.05
 
-    def evaluate(self, x: object) -> torch.Tensor:
+    def evaluate(self, x: ArrayLike) -> torch.Tensor:
         """g computed through the representation, (B, n) -> (B, n, k)."""
         seq = check_sequences(x, self.n)
         out = torch.zeros((seq.shape[0], self.n, self.k), dtype=torch.float64)
@@ -74,7 +74,7 @@ class KARepresentation:
                 out[:, j] += self.outer(mean, j, q)
         return out
 
-    def __call__(self, x: object) -> torch.Tensor:
+    def __call__(self, x: ArrayLike) -> torch.Tensor:
         """g written directly, (B, n) -> (B, n, k)."""
         return self.target(check_sequences(x, self.n))
 

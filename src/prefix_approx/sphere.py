@@ -17,6 +17,7 @@ import torch
 from scipy.special import betainc
 
 from ._validation import (
+    ArrayLike,
     as_float64,
     as_indices,
     as_sphere_points,
@@ -52,7 +53,7 @@ def _angle(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     )
 
 
-def geodesic_distance(x: object, y: object) -> torch.Tensor:
+def geodesic_distance(x: ArrayLike, y: ArrayLike) -> torch.Tensor:
     """Geodesic distance (angle in radians, in [0, pi]) between points of S^m.
 
     `x` (..., m+1) and `y` (..., m+1) broadcast against each other along the leading axes;
@@ -125,10 +126,10 @@ def random_sphere_points(n: int, m: int, *, seed: int) -> torch.Tensor:
 
 
 def nearest_point(
-    queries: object,
-    points: object,
+    queries: ArrayLike,
+    points: ArrayLike,
     *,
-    exclude: object | None = None,
+    exclude: ArrayLike | None = None,
     block_elements: int = _BLOCK_ELEMENTS,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query (Q, m+1), the geodesic distance (Q,) to the nearest of `points` (N, m+1)
@@ -172,7 +173,7 @@ def nearest_point(
 
 
 def covering_radius(
-    points: object, *, samples: int = 100_000, seed: int = 0, extra: object | None = None
+    points: ArrayLike, *, samples: int = 100_000, seed: int = 0, extra: ArrayLike | None = None
 ) -> float:
     """Measured covering radius of `points` (N, m+1): the largest geodesic distance from a
     sample of S^m to its nearest point. The sample is `samples` uniform random points from

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .._validation import as_float64, check_sequences
+from .._validation import ArrayLike, as_float64, check_sequences
 from ..attention import AttentionHead
 
 __all__ = ["HeadPrefixReport", "PrefixedTransformer", "TransformerPrefixes"]
@@ -142,7 +142,7 @@ class PrefixedTransformer(torch.nn.Module):
             f"d_model={self.d_model}"
         )
 
-    def embed(self, x: object) -> torch.Tensor:
+    def embed(self, x: ArrayLike) -> torch.Tensor:
         """The fixed embedding (B, n, D) of sequences x (B, n) in [0, 1] (module docstring).
 
         Used in: chapter "Sequence-to-sequence universality".
@@ -194,7 +194,7 @@ class PrefixedTransformer(torch.nn.Module):
         return checked
 
     def forward(
-        self, x: object, prefixes: TransformerPrefixes | Sequence[object | None]
+        self, x: ArrayLike, prefixes: TransformerPrefixes | Sequence[object | None]
     ) -> torch.Tensor:
         """Outputs (B, n, k) for sequences x (B, n) and one prefix per layer.
 
@@ -204,7 +204,7 @@ class PrefixedTransformer(torch.nn.Module):
         return self.trace(x, prefixes)[-1][..., self.layout["OUT"]]
 
     def trace(
-        self, x: object, prefixes: TransformerPrefixes | Sequence[object | None]
+        self, x: ArrayLike, prefixes: TransformerPrefixes | Sequence[object | None]
     ) -> list[torch.Tensor]:
         """The residual stream (B, n, D) after the embedding and after every layer: depth + 1
         tensors. `slot(h, name)` reads a named slot out of one of them.
