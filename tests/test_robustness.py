@@ -8,6 +8,7 @@ with torch, through sympy).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -168,3 +169,112 @@ def test_package_versions_of_a_generator_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="got generator"):
         pa.package_versions(name for name in ["numpy"])
     assert pa.package_versions(["numpy"]) == {"numpy": np.__version__}
+
+
+# ------------------------------------------------------------------ guarantees need facts
+def test_smooth_prefix_of_cos_4096_theta_needs_a_stated_spectrum() -> None:
+    """Without Fourier norms an FFT at 4096 points folded cos(4096 t) onto a constant: N = 9
+    with 'guaranteed' 0.0097 while the error was 1.884."""
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return torch.cos(4096 * torch.atan2(x[:, 1], x[:, 0]))[:, None]
+
+    with pytest.raises(ValueError, match="give exactly one of fourier_norms"):
+        pa.smooth_circle_prefix(f, eps=1e-2, bound=1.0, max_len=2)
+    with pytest.raises(ValueError, match="not a trigonometric polynomial of degree <= bandwidth"):
+        pa.smooth_circle_prefix(f, eps=1e-2, bound=1.0, max_len=2, bandwidth=10)
+
+
+def test_smooth_prefix_with_a_stated_bandwidth_meets_its_guarantee() -> None:
+    """cos t + 0.5 cos(K t) with K stated: the guarantee holds on a dense grid."""
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        t = torch.atan2(x[:, 1], x[:, 0])
+        return (torch.cos(t) + 0.5 * torch.cos(12 * t))[:, None]
+
+    prefix = pa.smooth_circle_prefix(f, eps=0.3, bound=1.5, max_len=2, bandwidth=12)
+    grid = pa.circle_points(2**14, offset=1e-5).reshape(-1, 2, 2)
+    assert pa.sup_error(f, prefix, grid) <= prefix.guaranteed_error <= 0.3
+
+
+def test_runaway_sizes_are_refused_at_once_with_the_estimate() -> None:
+    cases = [
+        lambda: pa.build_prefix(lambda x: x[:, :1], m=3, eps=1e-6, lipschitz=1, bound=1, max_len=2),
+        lambda: pa.build_prefix(lambda x: x[:, :1], m=20, eps=0.5, lipschitz=1, bound=1, max_len=2),
+        lambda: pa.build_prefix(
+            lambda x: x[:, :1], m=1, eps=1e-12, lipschitz=1, bound=1, max_len=2
+        ),
+        lambda: pa.delta_net(10, math.pi / 4),
+        lambda: pa.gather_prefixes(
+            pa.gather_transformer(4), lambda x: x[..., None], lipschitz=1.0, eps=1e-3
+        ),
+        lambda: pa.smooth_circle_prefix(
+            lambda x: x[:, :1], eps=1e-9, bound=1.0, max_len=2, bandwidth=1
+        ),
+    ]
+    for case in cases:
+        start = time.perf_counter()
+        with pytest.raises(ValueError, match=r"max_points|max_tokens|larger eps"):
+            case()
+        assert time.perf_counter() - start < 5.0
+
+
+# ------------------------------------------------------------- prefixes and their models
+def test_prefixes_of_one_mixing_model_are_refused_by_another() -> None:
+    """Prefixes of mixing_transformer(2) ran on mixing_transformer(3): error 1.00 against a
+    guarantee of 0.225."""
+    prefixes = pa.mixing_prefixes(
+        pa.mixing_transformer(2), lambda xj, m, j: (xj - m)[:, None], lipschitz=2, eps=0.5
+    )
+    with pytest.raises(ValueError, match=r"built for the 'mixing' route with n = 2"):
+        pa.mixing_transformer(3)(torch.rand(2, 3, dtype=torch.float64), prefixes)
+
+
+@pytest.mark.parametrize("builder", ["gather", "mixing", "ka"])
+def test_a_false_lipschitz_constant_is_refused(builder: str) -> None:
+    """lipschitz=0.0 on a non-constant target reported 0.075 and erred by 0.50."""
+    with pytest.raises(ValueError, match="is not 0-Lipschitz as claimed"):
+        if builder == "gather":
+            pa.gather_prefixes(
+                pa.gather_transformer(2), lambda x: x[..., None], lipschitz=0.0, eps=0.3
+            )
+        elif builder == "mixing":
+            pa.mixing_prefixes(
+                pa.mixing_transformer(2), lambda xj, m, j: xj[:, None], lipschitz=0.0, eps=0.3
+            )
+        else:
+            rep = pa.ka_centering(2)
+            lying = dataclasses.replace(rep, inner_lipschitz={q: 0.0 for q in rep.terms})
+            pa.ka_prefixes(pa.ka_transformer(2), lying, 0.5)
+
+
+def test_sequences_longer_than_the_prefix_max_len_are_refused() -> None:
+    """2 * 10^6 tokens on a max_len = 2 prefix gave 2.75 against 1.5."""
+    prefix = pa.build_prefix(lambda x: x[:, :1], m=1, eps=0.3, lipschitz=1, bound=1, max_len=2)
+    with pytest.raises(ValueError, match="guarantees its error only for T <= max_len = 2"):
+        pa.CoreHead(1, 1)(pa.circle_points(3), prefix)
+
+
+def test_causal_must_be_a_bool() -> None:
+    prefix = pa.core_prefix(pa.circle_points(4), torch.ones(4, 1), 2.0)
+    with pytest.raises(TypeError, match="causal must be True or False; got str 'no'"):
+        pa.CoreHead(1, 1)(pa.circle_points(2), prefix, causal="no")
+
+
+def test_float32_unit_vectors_are_accepted_as_sphere_points() -> None:
+    x = torch.tensor([[0.6, 0.8], [1 / math.sqrt(2), 1 / math.sqrt(2)]], dtype=torch.float32)
+    assert torch.allclose(pa.geodesic_distance(x, x), torch.zeros(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="Normalise it in float64"):
+        pa.geodesic_distance(x * 1.001, x)
+
+
+def test_empty_queries_give_empty_outputs() -> None:
+    prefix = pa.core_prefix(pa.circle_points(4), torch.ones(4, 1), 2.0)
+    assert pa.CoreHead(1, 1)(torch.zeros(0, 2), prefix).shape == (0, 1)
+    head = pa.AttentionHead.random(4, 2, 3, seed=0)
+    assert head(torch.zeros(0, 4), torch.ones(2, 4)).shape == (0, 3)
+
+
+def test_max_len_of_10_to_400_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"max_len must be an integer <= about 10\^300"):
+        pa.build_prefix(lambda x: x[:, :1], m=1, eps=0.3, lipschitz=1, bound=1, max_len=10**400)
