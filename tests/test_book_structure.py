@@ -44,9 +44,13 @@ def test_chapter_has_a_box_a_check_a_figure_and_two_folded_exercises(name: str) 
     text = markdown(name)
     assert re.search(r"```\{prf:(theorem|lemma|corollary|proposition|definition)\}", text)
     exercises = re.findall(r"`{3,}\{exercise\}\n:label: ([\w-]+)", text)
-    solutions = re.findall(r"`{3,}\{solution\} ([\w-]+)\n:class: dropdown", text)
+    # A solution is a {solution} directive or, when it runs code, a solution-start ...
+    # solution-end block around code cells; either kind is folded.
+    solutions = re.findall(r"`{3,}\{solution(?:-start)?\} ([\w-]+)\n:class: dropdown", text)
     assert len(exercises) >= 2, f"{name} has {len(exercises)} exercises"
     assert sorted(exercises) == sorted(solutions), "every exercise needs a folded solution"
+    starts, ends = text.count("{solution-start}"), text.count("{solution-end}")
+    assert starts == ends, f"{starts} solution-start blocks but {ends} solution-end"
     cells = [c for c in notebook(name)["cells"] if c["cell_type"] == "code"]
     assert any("assert " in "".join(c["source"]) for c in cells), "no check cell"
     images = [o for c in cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
