@@ -39,14 +39,32 @@ def test_every_page_is_in_the_table_of_contents_and_exists() -> None:
     assert len(CHAPTERS) >= 9
 
 
+def test_parts_getting_started_then_chapters_then_appendix_then_back_matter() -> None:
+    captions = list(PARTS)
+    assert captions[0] == "Getting started"
+    assert [c for c in captions if c.startswith("Part")] == captions[1:4]
+    assert captions[4:] == ["Appendix", "Back matter"]
+    # Getting started is for readers; the package catalogue and the maintainers' notes are
+    # in the appendix; the reproducibility record and the references close the book.
+    assert {"book/about", "book/results_map", "book/notation", "book/course"} <= set(
+        PARTS["Getting started"]
+    )
+    assert PARTS["Appendix"] == ["book/package", "book/troubleshooting"]
+    assert PARTS["Back matter"] == ["book/reproducibility", "book/references"]
+
+
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_has_a_box_a_check_a_figure_and_two_folded_exercises(name: str) -> None:
     text = markdown(name)
     assert re.search(r"```\{prf:(theorem|lemma|corollary|proposition|definition)\}", text)
     exercises = re.findall(r"`{3,}\{exercise\}\n:label: ([\w-]+)", text)
-    solutions = re.findall(r"`{3,}\{solution\} ([\w-]+)\n:class: dropdown", text)
+    # A solution is a {solution} directive or, when it runs code, a solution-start ...
+    # solution-end block around code cells; either kind is folded.
+    solutions = re.findall(r"`{3,}\{solution(?:-start)?\} ([\w-]+)\n:class: dropdown", text)
     assert len(exercises) >= 2, f"{name} has {len(exercises)} exercises"
     assert sorted(exercises) == sorted(solutions), "every exercise needs a folded solution"
+    starts, ends = text.count("{solution-start}"), text.count("{solution-end}")
+    assert starts == ends, f"{starts} solution-start blocks but {ends} solution-end"
     cells = [c for c in notebook(name)["cells"] if c["cell_type"] == "code"]
     assert any("assert " in "".join(c["source"]) for c in cells), "no check cell"
     images = [o for c in cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]

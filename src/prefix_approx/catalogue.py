@@ -33,7 +33,7 @@ class PublicObject:
     """One public function or class: its qualified name, the first line of its docstring and
     the chapters named on its "Used in:" line (empty if it has none).
 
-    Used in: chapter "About this book".
+    Used in: appendix "The prefix_approx package".
     """
 
     name: str
@@ -45,7 +45,7 @@ def public_objects() -> list[PublicObject]:
     """Every public function and class of the package, module by module, with its summary and
     the chapters that use it. Constants are left out.
 
-    Used in: chapter "About this book".
+    Used in: appendix "The prefix_approx package".
     """
     found = []
     for module_name in MODULES:
