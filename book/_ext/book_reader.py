@@ -66,19 +66,23 @@ def _builder_inited(app: Sphinx) -> None:
     app.builder.book_pdf_enabled = _pdf_enabled(app)  # type: ignore[attr-defined]
 
 
-def _pdf_links(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+def _book_pdfs(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """The sidebar's links to the whole book (before the theme drops empty sidebar items)."""
     if not getattr(app.builder, "book_pdf_enabled", False):
         return
     pathto = context["pathto"]
     name = app.config.book_pdf_name
-    book = [
+    context["book_pdfs"] = [
         ("The book (with solutions)", pathto(f"{book_pdf.PDF_DIR}/{name}.pdf", 1)),
         ("Student edition (no solutions)", pathto(f"{book_pdf.PDF_DIR}/{name}-student.pdf", 1)),
     ]
-    context["book_pdfs"] = book
-    if pagename not in app.env.found_docs:
+
+
+def _download_menu(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """The download menu's ".pdf": this page's PDF, not window.print(); and the whole book's."""
+    if not context.get("book_pdfs") or pagename not in app.env.found_docs:
         return
-    page_pdf = pathto(f"{book_pdf.PDF_DIR}/{book_pdf.page_pdf_name(pagename)}", 1)
+    page_pdf = context["pathto"](f"{book_pdf.PDF_DIR}/{book_pdf.page_pdf_name(pagename)}", 1)
     for group in context.get("header_buttons", []):
         if group.get("label") != "download-buttons":
             continue
@@ -96,7 +100,7 @@ def _pdf_links(app: Sphinx, pagename: str, templatename: str, context: dict, doc
         buttons.append(
             {
                 "type": "link",
-                "url": book[0][1],
+                "url": context["book_pdfs"][0][1],
                 "text": "book .pdf",
                 "tooltip": "The whole book as PDF",
                 "icon": "fas fa-book",
@@ -139,7 +143,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("book_pdf_name", "book", "html", str)
     app.connect("config-inited", _add_paths)
     app.connect("builder-inited", _builder_inited)
-    app.connect("html-page-context", _pdf_links, priority=600)  # after the theme's buttons
+    app.connect("html-page-context", _book_pdfs, priority=400)  # before the theme's templates
+    app.connect("html-page-context", _download_menu, priority=600)  # after its buttons
     app.connect("build-finished", _build_pdfs)
     app.add_css_file("book_reader.css", priority=900)
     app.add_js_file("book_reader.js", priority=900)
