@@ -73,8 +73,8 @@ def _book_pdfs(app: Sphinx, pagename: str, templatename: str, context: dict, doc
     pathto = context["pathto"]
     name = app.config.book_pdf_name
     context["book_pdfs"] = [
-        ("The book (with solutions)", pathto(f"{book_pdf.PDF_DIR}/{name}.pdf", 1)),
-        ("Student edition (no solutions)", pathto(f"{book_pdf.PDF_DIR}/{name}-student.pdf", 1)),
+        ("The book as PDF (with solutions)", pathto(f"{book_pdf.PDF_DIR}/{name}.pdf", 1)),
+        ("Student edition PDF (no solutions)", pathto(f"{book_pdf.PDF_DIR}/{name}-student.pdf", 1)),
     ]
 
 

@@ -323,8 +323,9 @@ def test_figures_sit_on_a_light_card_in_dark_mode(browser, server: str) -> None:
         switch.click()
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     page_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
-    figure_bg = page.eval_on_selector(
-        "article.bd-article .cell_output img", "img => getComputedStyle(img).backgroundColor"
+    figure_bg, figure_filter = page.eval_on_selector(
+        "article.bd-article .cell_output img",
+        "img => [getComputedStyle(img).backgroundColor, getComputedStyle(img).filter]",
     )
     if SCREENSHOTS.parent.exists():
         SCREENSHOTS.mkdir(exist_ok=True)
@@ -332,7 +333,9 @@ def test_figures_sit_on_a_light_card_in_dark_mode(browser, server: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / "dark-mode.png"))
     context.close()
     assert _luminance(page_bg) < 0.3, f"dark mode did not darken the page ({page_bg})"
+    # A light card, and the figure not dimmed (the theme darkens images with a filter).
     assert "rgba(0, 0, 0, 0)" not in figure_bg and _luminance(figure_bg) > 0.85, figure_bg
+    assert figure_filter == "none", f"the figure is filtered: {figure_filter}"
 
 
 # ---- course kit --------------------------------------------------------------------------
