@@ -41,6 +41,13 @@ PDF_DIR = "pdf"
 CHROMIUM = os.environ.get("PREFIX_APPROX_CHROMIUM", "/usr/bin/chromium")
 EDITIONS = {"": False, "-student": True}  # file suffix -> hide_solutions
 STUDENT_NOTE = "Student edition: the solutions to the exercises are left out."
+# Pages whose outputs are measured by the build itself: the whole book, printed from the
+# stored outputs, says so on them (their own PDF, printed from the site, holds this build's).
+MEASURED_AT_BUILD = {
+    "book/reproducibility": "In this PDF of the whole book, the figures below are the ones "
+    "stored with the notebook, not re-measured by the build that printed it (the site's page, "
+    "and its own PDF, hold the record of the build).",
+}
 
 PRINT_OPTIONS = {
     "format": "A4",
@@ -58,7 +65,7 @@ PRINT_OPTIONS = {
 
 # Run in each page before printing: light colours, MathJax done, images loaded, and links to
 # anything but this page and the outside world turned into plain text.
-PREPARE = """async (note) => {
+PREPARE = """async ([note, measured]) => {
   document.documentElement.dataset.theme = "light";
   document.documentElement.dataset.mode = "light";
   if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
@@ -78,12 +85,18 @@ PREPARE = """async (note) => {
     const room = box.parentElement.clientWidth;
     if (box.scrollWidth > room + 1) box.style.zoom = (room / box.scrollWidth).toFixed(3);
   }
-  if (note) {
-    const title = document.querySelector("main h1, article h1");
+  const addNote = (title, text) => {
+    if (!title) return;
     const p = document.createElement("p");
-    p.className = "book-edition-note";
-    p.innerHTML = "<em>" + note + "</em>";
-    if (title) title.after(p);
+    p.className = "book-pdf-note";
+    p.innerHTML = "<em>" + text + "</em>";
+    title.after(p);
+  };
+  if (note) addNote(document.querySelector("article.bd-article h1"), note);
+  for (const [doc, text] of Object.entries(measured)) {
+    const start = document.getElementById("document-" + doc);
+    const section = start && start.nextElementSibling;
+    if (section) addNote(section.querySelector("h1"), text);
   }
   return document.images.length;
 }"""
@@ -137,8 +150,11 @@ def _browser() -> Iterator[object]:
             browser.close()
 
 
-def print_pages(browser, folder: Path, jobs: list[tuple[str, Path, str]]) -> None:
-    """Print each (path under folder, PDF, note) with the network cut off."""
+def print_pages(
+    browser, folder: Path, jobs: list[tuple[str, Path, str]], measured: dict[str, str] | None = None
+) -> None:
+    """Print each (path under folder, PDF, note) with the network cut off; `measured` maps a
+    document of a whole-book page to a note under its title."""
     # The viewport is as wide as the printed column (A4 less the margins), so that what the
     # page measures before printing (wide equations) is what the printer lays out.
     context = browser.new_context(viewport={"width": 688, "height": 1000})
@@ -152,7 +168,7 @@ def print_pages(browser, folder: Path, jobs: list[tuple[str, Path, str]]) -> Non
             page.goto(f"{base}/{path}", wait_until="networkidle")
             if page.locator(".math").count():
                 page.wait_for_function("Boolean(window.MathJax && MathJax.startup)")
-            page.evaluate(PREPARE, note)
+            page.evaluate(PREPARE, [note, measured or {}])
             pdf.parent.mkdir(parents=True, exist_ok=True)
             page.pdf(path=str(pdf), **PRINT_OPTIONS)
             page.close()
@@ -246,7 +262,7 @@ def build_all(
             for suffix, folder in books.items():
                 pdf = target / f"{name}{suffix}.pdf"
                 note = STUDENT_NOTE if suffix else ""
-                print_pages(browser, folder, [("index.html", pdf, note)])
+                print_pages(browser, folder, [("index.html", pdf, note)], MEASURED_AT_BUILD)
                 written.append(pdf)
                 log(f"{pdf.name} printed ({time.monotonic() - started:.0f} s)")
     finally:

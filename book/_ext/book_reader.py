@@ -1,13 +1,16 @@
 """What a reader of the site meets, as a local Sphinx extension (see `_config.yml`).
 
-- `book/_static/book_reader.js`: the visible sidebar toggles work. sphinx-book-theme 1.3 and
-  pydata-sphinx-theme 0.17 bind their handlers to the first `.primary-toggle` (and
-  `.secondary-toggle`) of the page, a hidden button in the top header; the script hands a tap
-  on any other toggle to that one.
+- The visible sidebar toggles work. Both themes bind their handlers to the first
+  `.primary-toggle` (and `.secondary-toggle`) of the page. pydata-sphinx-theme 0.17 fills the
+  top bar, which sphinx-book-theme 1.3 leaves empty, with a search box unless
+  `navbar_persistent` is set, and that bar brings hidden toggles that come first: the visible
+  ones, in the article header, did nothing. `_config.yml` sets `navbar_persistent: []` (the
+  bar, and its second search box, are gone); `book/_static/book_reader.js` hands a tap on any
+  toggle to the first one in case a top bar comes back.
 - `book/_static/book_reader.css`: wide display math, tables, code and outputs scroll inside the
-  article instead of running off it; one search box (the sidebar's); figures on a light card in
-  dark mode; print rules (solutions open, hidden code cells and buttons left out, long code
-  lines wrapped) for the PDFs and for a reader's own printing.
+  article, with a scrollbar drawn, instead of running off it or being cut; figures on a light
+  card in dark mode; print rules (solutions open, hidden code cells and buttons left out, long
+  code lines wrapped, chapters on new pages) for the PDFs and for a reader's own printing.
 - The book as PDF. After an HTML build, `book_pdf.py` (next to this file) prints every page of
   the site to `pdf/<page>.pdf` and the whole book, in both editions, to `pdf/<book>.pdf` and
   `pdf/<book>-student.pdf`, with Chromium. Each page's download menu then offers its own PDF
@@ -22,17 +25,15 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
+import book_pdf  # next to this file: Jupyter Book puts local extensions' folder on sys.path
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import book_pdf  # noqa: E402  (next to this file)
 
 STATIC = HERE.parent / "_static"
 TEMPLATES = HERE.parent / "_templates"
@@ -40,8 +41,9 @@ logger = logging.getLogger(__name__)
 
 
 def _add_paths(app: Sphinx, config: Config) -> None:
-    config.html_static_path.append(str(STATIC))
-    config.templates_path.append(str(TEMPLATES))
+    for paths, folder in ((config.html_static_path, STATIC), (config.templates_path, TEMPLATES)):
+        if str(folder) not in paths:  # book_html adds book/_static too
+            paths.append(str(folder))
 
 
 def _pdf_enabled(app: Sphinx) -> bool:

@@ -451,4 +451,5 @@ def test_the_pdf_text_holds_every_statement_and_no_raw_tex(
                 assert figure["number"] in text, f"{figure['number']} is not in the PDF"
     student = _flat(_pdf_text(pdfs["student"]))
     assert "Solution to Exercise" not in student, "the student edition prints solutions"
+    assert "Student edition" in student, "the student edition does not say so"
     assert "Exercise" in student
