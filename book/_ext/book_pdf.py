@@ -96,7 +96,7 @@ PREPARE = """async ([note, measured]) => {
   for (const [doc, text] of Object.entries(measured)) {
     const start = document.getElementById("document-" + doc);
     const section = start && start.nextElementSibling;
-    if (section) addNote(section.querySelector("h1"), text);
+    if (section) addNote(section.querySelector("h1, h2"), text);
   }
   return document.images.length;
 }"""
