@@ -187,7 +187,7 @@ def test_smooth_prefix_meets_eps_and_n_grows_like_eps_to_minus_half() -> None:
             f, eps=eps, bound=math.e, max_len=8, fourier_norms=norms, tail_bound=tail
         )
         assert isinstance(prefix.parameters, SmoothParameters)
-        assert prefix.guaranteed_error <= eps
+        assert prefix.guaranteed <= eps
         x = random_sphere_points(8 * 400, 1, seed=1).reshape(400, 8, 2)
         err = (CoreHead(1, 1)(x, prefix) - f(x.reshape(-1, 2)).reshape(400, 8, 1)).abs().max()
         assert err.item() <= eps

@@ -109,7 +109,7 @@ def test_core_prefix_round_trips_points_and_values() -> None:
     assert torch.allclose(prefix.control_points, points, atol=1e-15)
     assert torch.equal(prefix.values, values)
     assert torch.equal(prefix.tokens[:, :4], torch.zeros(7, 4, dtype=torch.float64))
-    assert prefix.guaranteed_error is None and prefix.parameters is None
+    assert prefix.guaranteed is None and prefix.parameters is None
 
 
 def test_large_lam_interpolates_the_nearest_control_point() -> None:
@@ -165,7 +165,7 @@ def test_guarantee_on_s3_and_at_kinks() -> None:
     pole = random_sphere_points(1, m, seed=11)
     near_kinks = torch.cat([pole, -pole, random_sphere_points(4000, m, seed=1)])
     x = near_kinks[: 8 * (near_kinks.shape[0] // 8)].reshape(-1, 8, m + 1)
-    assert sup_error(f, prefix, x) <= prefix.guaranteed_error <= 0.3
+    assert sup_error(f, prefix, x) <= prefix.guaranteed <= 0.3
     assert len(prefix) <= lipschitz_prefix_length_bound(m, eps=0.3, lipschitz=lipschitz)
 
 
@@ -175,11 +175,11 @@ def test_shorter_sequences_and_causal_positions_are_covered() -> None:
     head = CoreHead(2, 1)
     for length in (1, 5, 20):
         x = random_sphere_points(50 * length, 2, seed=length).reshape(50, length, 3)
-        assert sup_error(f, prefix, x) <= prefix.guaranteed_error <= 0.3
+        assert sup_error(f, prefix, x) <= prefix.guaranteed <= 0.3
     x = random_sphere_points(50 * 20, 2, seed=3).reshape(50, 20, 3)
     y = head(x, prefix, causal=True)
     error = float((y - f(x.reshape(-1, 3)).reshape(50, 20, 1)).abs().max())
-    assert error <= prefix.guaranteed_error
+    assert error <= prefix.guaranteed
 
 
 def test_one_head_many_prefixes() -> None:
@@ -189,7 +189,7 @@ def test_one_head_many_prefixes() -> None:
     x = random_sphere_points(64, 1, seed=0).reshape(4, 16, 2)
     for f, lipschitz, bound in (sine_target(1, 0, 3.0), distance_target(1, 1, 1.0)):
         prefix = build_prefix(f, m=1, eps=0.1, lipschitz=lipschitz, bound=bound, max_len=16)
-        assert sup_error(f, prefix, x) <= prefix.guaranteed_error <= 0.1
+        assert sup_error(f, prefix, x) <= prefix.guaranteed <= 0.1
     for name, b in head.named_buffers():
         assert torch.equal(b, before[name])
 
@@ -286,7 +286,7 @@ def test_build_prefix_with_a_modulus_of_continuity_for_a_holder_target() -> None
     assert params.near_error == pytest.approx(math.sqrt(2 * params.delta))
     assert params.near_error <= 0.1 + 1e-12 and params.guaranteed <= 0.2
     x = torch.cat([pole[None], random_sphere_points(2999, 1, seed=6)]).reshape(300, 10, 2)
-    assert sup_error(f, prefix, x) <= prefix.guaranteed_error
+    assert sup_error(f, prefix, x) <= prefix.guaranteed
 
 
 def test_build_prefix_needs_exactly_one_continuity_statement() -> None:
@@ -305,7 +305,7 @@ def test_sup_error_matches_a_direct_computation() -> None:
     x = random_sphere_points(50, 2, seed=2).reshape(10, 5, 3)
     direct = (CoreHead(2, 1)(x, prefix) - f(x.reshape(-1, 3)).reshape(10, 5, 1)).abs().max()
     assert sup_error(f, prefix, x) == pytest.approx(direct.item(), rel=1e-15)
-    assert sup_error(f, prefix, x, causal=True) <= prefix.guaranteed_error <= 0.4
+    assert sup_error(f, prefix, x, causal=True) <= prefix.guaranteed <= 0.4
     with pytest.raises(TypeError, match="must be a CorePrefix"):
         sup_error(f, prefix.tokens, x)
     with pytest.raises(ValueError, match="last dimension 3"):

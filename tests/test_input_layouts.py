@@ -127,7 +127,7 @@ def test_ka_product_constants_are_finite(n) -> None:
 def test_hand_made_representation_with_an_infinite_constant_is_refused() -> None:
     rep = dataclasses.replace(pa.ka_product(2), outer_lipschitz={0: math.inf})
     with pytest.raises(ValueError, match=r"outer_lipschitz\[0\] must be a finite number"):
-        pa.ka_prefixes(pa.ka_transformer(2), rep, 0.5)
+        pa.ka_prefixes(pa.ka_transformer(2), rep, eps=0.5)
 
 
 # ------------------------------------------------------------- the kind: any layout

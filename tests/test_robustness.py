@@ -194,7 +194,7 @@ def test_smooth_prefix_with_a_stated_bandwidth_meets_its_guarantee() -> None:
 
     prefix = pa.smooth_circle_prefix(f, eps=0.3, bound=1.5, max_len=2, bandwidth=12)
     grid = pa.circle_points(2**14, offset=1e-5).reshape(-1, 2, 2)
-    assert pa.sup_error(f, prefix, grid) <= prefix.guaranteed_error <= 0.3
+    assert pa.sup_error(f, prefix, grid) <= prefix.guaranteed <= 0.3
 
 
 def test_runaway_sizes_are_refused_at_once_with_the_estimate() -> None:
@@ -245,7 +245,7 @@ def test_a_false_lipschitz_constant_is_refused(builder: str) -> None:
         else:
             rep = pa.ka_centering(2)
             lying = dataclasses.replace(rep, inner_lipschitz={q: 0.0 for q in rep.terms})
-            pa.ka_prefixes(pa.ka_transformer(2), lying, 0.5)
+            pa.ka_prefixes(pa.ka_transformer(2), lying, eps=0.5)
 
 
 def test_sequences_longer_than_the_prefix_max_len_are_refused() -> None:

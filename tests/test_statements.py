@@ -32,7 +32,7 @@ def test_queries_of_norm_at_least_one_keep_the_density_guarantee(m: int) -> None
         return (geodesic_distance(x, pole.expand_as(x)) - math.pi / 2)[:, None]
 
     prefix = build_prefix(f, m=m, eps=0.4, bound=math.pi / 2, max_len=3, lipschitz=1.0)
-    guaranteed = prefix.guaranteed_error
+    guaranteed = prefix.guaranteed
     assert guaranteed is not None and guaranteed <= 0.4
     x = random_sphere_points(600, m, seed=5).reshape(200, 3, m + 1)
     points, values = prefix.control_points, prefix.values

@@ -91,7 +91,7 @@ class CorePrefix:
         return self.tokens[:, 2 * (self.m + 1) :]
 
     @property
-    def guaranteed_error(self) -> float | None:
+    def guaranteed(self) -> float | None:
         """The sup error guaranteed for this prefix (results C or D), or None."""
         return None if self.parameters is None else self.parameters.guaranteed
 

@@ -203,8 +203,8 @@ def _box_point(y: torch.Tensor, j: int, n: int) -> torch.Tensor:
 def ka_prefixes(
     model: PrefixedTransformer,
     representation: KARepresentation,
-    eps: float,
     *,
+    eps: float,
     max_tokens: int = DEFAULT_MAX_POINTS,
 ) -> TransformerPrefixes:
     """Prefixes for `ka_transformer(n, k)` that make it compute the target of
