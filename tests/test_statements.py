@@ -47,7 +47,7 @@ def test_queries_of_norm_at_least_one_keep_the_density_guarantee(m: int) -> None
     u = random_sphere_points(7, m, seed=9)
     token = torch.zeros((7, 1, head.d_model), dtype=torch.float64)
     token[:, 0, : m + 1] = rho * u
-    direct = head.dense(token, core_prefix(points, values, lam).tokens, token)[:, 0]
+    direct = head.head.dense(token, core_prefix(points, values, lam).tokens, token)[:, 0]
     scaled = head(u[:, None], core_prefix(points, values, lam * rho))[:, 0]
     assert torch.allclose(direct, scaled, atol=1e-12)
 

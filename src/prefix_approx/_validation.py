@@ -262,18 +262,26 @@ def check_flag(value: object, name: str) -> bool:
 def check_positive_float(value: object, name: str) -> float:
     """Return `value` as a float if it is a finite real number > 0, else raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
-    value = float(value)
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r:.40}")
+    value = _as_float(value, name)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0; got {value}")
     return value
 
 
+def _as_float(value: numbers.Real, name: str) -> float:
+    """float(value), or ValueError for an integer beyond float64's range (10**400)."""
+    try:
+        return float(value)
+    except OverflowError as err:
+        raise ValueError(f"{name} must be a finite number; got an integer beyond 1.8e308") from err
+
+
 def check_nonnegative_float(value: object, name: str) -> float:
     """Return `value` as a float if it is a finite real number >= 0, else raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
-    value = float(value)
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r:.40}")
+    value = _as_float(value, name)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0; got {value}")
     return value

@@ -274,7 +274,13 @@ def sup_error(
     points = as_float64(x, "x", min_ndim=2, last_dim=prefix.m + 1)
     output = CoreHead(prefix.m, prefix.k)(points, prefix, causal=causal)
     flat = points.reshape(-1, prefix.m + 1)
-    target = evaluate_target(f, flat).reshape(output.shape)
+    values = evaluate_target(f, flat)
+    if values.shape[1] != prefix.k:
+        raise ValueError(
+            f"f must return k = {prefix.k} values per point, as the prefix does; got shape "
+            f"{tuple(values.shape)}"
+        )
+    target = values.reshape(output.shape)
     return float(torch.linalg.vector_norm(output - target, dim=-1).max())
 
 
