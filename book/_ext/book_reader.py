@@ -29,9 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import book_pdf  # next to this file: Jupyter Book puts local extensions' folder on sys.path
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
+from sphinx_exercise.directive import SolutionStartDirective
+from sphinx_exercise.nodes import solution_end_node
 
 HERE = Path(__file__).resolve().parent
 
@@ -140,7 +144,49 @@ def _toc_order(app: Sphinx) -> list[str]:
     return seen
 
 
+class _HiddenSolution(nodes.Element):
+    """Marks where a gated solution began in an edition without solutions."""
+
+
+class _SolutionStartWhenHidden(SolutionStartDirective):
+    """`solution-start` that leaves a marker when solutions are hidden. sphinx-exercise 1.2.1
+    returns nothing for it then but keeps the `solution-end` node, so the solution's code
+    cells stayed in the student edition and the end node broke the singlehtml writer."""
+
+    def run(self) -> list[nodes.Node]:
+        result = super().run()
+        return [_HiddenSolution()] if self.env.app.config.hide_solutions else result
+
+
+class _DropHiddenSolutions(SphinxTransform):
+    """With hide_solutions: remove each marker, everything after it up to its solution-end,
+    and the solution-end itself (before sphinx-exercise merges gated directives)."""
+
+    default_priority = 5
+
+    def apply(self) -> None:
+        if not self.config.hide_solutions:
+            return
+        for marker in list(self.document.findall(_HiddenSolution)):
+            parent = marker.parent
+            start = parent.index(marker)
+            end = next(
+                (
+                    i
+                    for i in range(start + 1, len(parent.children))
+                    if isinstance(parent.children[i], solution_end_node)
+                ),
+                start,
+            )
+            for child in parent.children[start : end + 1]:
+                parent.remove(child)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("sphinx_exercise")  # its directive is replaced below, so load it first
+    app.add_node(_HiddenSolution)
+    app.add_directive("solution-start", _SolutionStartWhenHidden, override=True)
+    app.add_transform(_DropHiddenSolutions)
     app.add_config_value("book_pdf", True, "html", bool)
     app.add_config_value("book_pdf_name", "book", "html", str)
     app.connect("config-inited", _add_paths)
