@@ -75,6 +75,13 @@ class PrefixDecomposition:
     rho: torch.Tensor
 
 
+def _token_block(n_tokens: int, n_rows: int, block_elements: int) -> int:
+    """Tokens per block: about `block_elements` scores for `n_rows` query rows, at least 256
+    tokens (or all of them) so that short tiles do not dominate."""
+    block = max(1, min(n_tokens, block_elements // max(1, n_rows)))
+    return max(block, min(n_tokens, 256))
+
+
 def _needs_grad(*tensors: torch.Tensor) -> bool:
     """True when autograd must see the computation (a tensor requires grad, grad enabled)."""
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
@@ -305,19 +312,12 @@ class AttentionHead(torch.nn.Module):
                 log_normaliser=flat.log_normaliser.reshape(*batch, n_queries),
                 output=flat.output.reshape(*batch, n_queries, self.d_value),
             )
-        q = q.expand(*batch, n_queries, self.d_model).reshape(-1, n_queries, self.d_model)
-        if tokens.ndim == 2:
-            tokens = tokens[None]
-        else:
-            tokens = tokens.expand(*batch, n_tokens, self.d_model).reshape(
-                -1, n_tokens, self.d_model
-            )
+        q, tokens = self._flatten_batch(q, tokens, batch)
         n_batch = q.shape[0]
         projected = q @ self.w_query.T  # (B, Q, d_qk)
 
         # Block sizes: about block_elements scores per (batch, query-block, token-block) tile.
-        token_block = max(1, min(n_tokens, block_elements // max(1, n_batch * n_queries)))
-        token_block = max(token_block, min(n_tokens, 256))
+        token_block = _token_block(n_tokens, n_batch * n_queries, block_elements)
         query_block = max(1, min(n_queries, block_elements // max(1, n_batch * token_block)))
 
         # Scores are finite for finite tokens unless |W_Q h| |W_K t| passes float64's range;
@@ -366,6 +366,18 @@ class AttentionHead(torch.nn.Module):
             output=output.reshape(*batch, n_queries, self.d_value),
         )
 
+    def _flatten_batch(
+        self, q: torch.Tensor, tokens: torch.Tensor, batch: torch.Size
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Queries (B, Q, D) and tokens (1 or B, M, D) with the batch axes broadcast and
+        flattened: a 2-D context is shared by every sequence and stays a single copy."""
+        n_queries, n_tokens = q.shape[-2], tokens.shape[-2]
+        q = q.expand(*batch, n_queries, self.d_model).reshape(-1, n_queries, self.d_model)
+        if tokens.ndim == 2:
+            return q, tokens[None]
+        tokens = tokens.expand(*batch, n_tokens, self.d_model)
+        return q, tokens.reshape(-1, n_tokens, self.d_model)
+
     def _stream_differentiable(
         self, q: torch.Tensor, tokens: torch.Tensor, causal: bool, block_elements: int
     ) -> PartialAttention:
@@ -379,16 +391,9 @@ class AttentionHead(torch.nn.Module):
         """
         batch = torch.broadcast_shapes(q.shape[:-2], tokens.shape[:-2])
         n_queries, n_tokens = q.shape[-2], tokens.shape[-2]
-        q = q.expand(*batch, n_queries, self.d_model).reshape(-1, n_queries, self.d_model)
-        if tokens.ndim == 2:
-            tokens = tokens[None]
-        else:
-            tokens = tokens.expand(*batch, n_tokens, self.d_model).reshape(
-                -1, n_tokens, self.d_model
-            )
+        q, tokens = self._flatten_batch(q, tokens, batch)
         n_batch = q.shape[0]
-        token_block = max(1, min(n_tokens, block_elements // max(1, n_batch * n_queries)))
-        token_block = max(token_block, min(n_tokens, 256))
+        token_block = _token_block(n_tokens, n_batch * n_queries, block_elements)
         w_query, w_key, w_value = self.w_query, self.w_key, self.w_value
 
         def block(

@@ -392,30 +392,39 @@ def build_prefix(
 
 
 def circle_fourier_norms(
-    f: Callable[[torch.Tensor], torch.Tensor], *, n_samples: int = 4096, keep_all: bool = False
+    f: Callable[[torch.Tensor], torch.Tensor], *, n_samples: int = 4096
 ) -> torch.Tensor:
     """Norms a_n = |f_n| + |f_-n| (a_0 = |f_0|) of the Fourier coefficients of f: S^1 -> R^k,
     n = 0 .. n_samples/2 - 1, from the FFT of f at `n_samples` equally spaced points. Exact
     (to rounding) for trigonometric polynomials of degree < n_samples/2; for other smooth f
     an *estimate* whose error is the aliased tail of the spectrum (use it for a guarantee
     only through `smooth_circle_prefix(bandwidth=...)`, which checks the degree). Trailing
-    norms below 1e-14 of the largest are dropped unless `keep_all`.
+    norms below 1e-14 of the largest are dropped.
 
     Used in: chapter "Theorem 4: Jackson-type bounds".
     """
     n_samples = check_positive_int(n_samples, "n_samples", minimum=4)
-    points = circle_points(n_samples)
-    values = evaluate_target(f, points)  # (n, k)
-    spectrum = torch.fft.fft(values.to(torch.complex128), dim=0) / n_samples
+    a = _spectrum_norms(_circle_spectrum(f, n_samples))
+    keep = int(torch.nonzero(a > 1e-14 * a.max()).max()) + 1 if a.max() > 0 else 1
+    return a[:keep]
+
+
+def _circle_spectrum(f: Callable[[torch.Tensor], torch.Tensor], n_samples: int) -> torch.Tensor:
+    """Fourier coefficients (n_samples, k), complex, of f sampled at `circle_points(n)`,
+    in FFT order (frequencies 0, 1, ..., then the negative ones)."""
+    values = evaluate_target(f, circle_points(n_samples))  # (n, k)
+    return torch.fft.fft(values.to(torch.complex128), dim=0) / n_samples
+
+
+def _spectrum_norms(spectrum: torch.Tensor) -> torch.Tensor:
+    """a_n = |f_n| + |f_-n| for n = 0 .. n/2 - 1 (a_0 = |f_0|) from an FFT-ordered spectrum."""
+    n_samples = spectrum.shape[0]
     norms = torch.linalg.vector_norm(spectrum, dim=1)  # |f_n| for n = 0..n-1 (negatives wrap)
     half = n_samples // 2
     a = torch.zeros(half, dtype=torch.float64)
     a[0] = norms[0]
     a[1:] = norms[1:half] + norms[n_samples - half + 1 :].flip(0)  # |f_n| + |f_-n|
-    if check_flag(keep_all, "keep_all"):
-        return a
-    keep = int(torch.nonzero(a > 1e-14 * a.max()).max()) + 1 if a.max() > 0 else 1
-    return a[:keep]
+    return a
 
 
 def smooth_circle_prefix(
@@ -488,7 +497,8 @@ def _trigonometric_polynomial_norms(
     allowance for rounding; ValueError if the samples show a frequency above D."""
     degree = check_positive_int(bandwidth, "bandwidth", minimum=0, maximum=MAX_BANDWIDTH)
     n_samples = 1 << max(6, (4 * degree + 4).bit_length())
-    norms = circle_fourier_norms(f, n_samples=n_samples, keep_all=True)
+    coefficients = _circle_spectrum(f, n_samples)
+    norms = _spectrum_norms(coefficients)
     scale = float(norms.max()) if norms.numel() else 0.0
     rounding = 1e-12 * scale + 1e-300
     beyond = float(norms[degree + 1 :].max()) if norms.shape[0] > degree + 1 else 0.0
@@ -497,8 +507,6 @@ def _trigonometric_polynomial_norms(
     angles = 2 * math.pi * torch.rand(64, generator=torch.Generator().manual_seed(0))
     angles = angles.to(torch.float64)
     points = torch.stack((torch.cos(angles), torch.sin(angles)), dim=1)
-    grid = circle_points(n_samples)
-    coefficients = torch.fft.fft(evaluate_target(f, grid).to(torch.complex128), dim=0) / n_samples
     frequencies = torch.fft.fftfreq(n_samples, d=1.0 / n_samples).to(torch.float64)
     keep = frequencies.abs() <= degree
     basis = torch.exp(1j * angles[:, None] * frequencies[keep][None, :])
