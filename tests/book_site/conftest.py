@@ -7,12 +7,14 @@ PREFIX_APPROX_REQUIRE_SITE_TESTS=1 is set (as CI does), which turns a skip into 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
 import shutil
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,12 +54,30 @@ def chapters() -> list[str]:
 
 @pytest.fixture(scope="session")
 def server(site: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(site))
+    with serve(site) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve(
+    directory: Path, content_type: Callable[[str], str | None] | None = None
+) -> Iterator[str]:
+    """Serve `directory` on a free local port. `content_type(path)` may name the Content-Type
+    to send for a file (Python's http.server sends application/octet-stream for .ipynb)."""
+
+    class Handler(_QuietHandler):
+        def guess_type(self, path: str | os.PathLike[str]) -> str:
+            return (content_type and content_type(str(path))) or super().guess_type(path)
+
+    handler = functools.partial(Handler, directory=str(directory))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -65,8 +85,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def playwright_session() -> Iterator[object]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -74,17 +105,27 @@ def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session) -> Iterator[object]:
+    chromium = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="session")
+def offline_browser(playwright_session) -> Iterator[object]:
+    """Chromium that reaches this machine only, without request interception: every request
+    to another host goes to a proxy on a local port that refuses connections (loopback
+    addresses never go through a proxy) and fails. Pages then need no Playwright routes, which
+    would also stop the browser's own requests, such as the one for /favicon.ico."""
+    with socket.socket() as closed_port:
+        closed_port.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        proxy = f"--proxy-server=http://127.0.0.1:{closed_port.getsockname()[1]}"
+        chromium = playwright_session.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, proxy]
         )
         yield chromium
         chromium.close()
