@@ -47,6 +47,10 @@ Valid, accessible HTML
 - pydata-sphinx-theme's `styles/theme.css` is one `@import "../basic.css"`, which axe-core's
   stylesheet loader resolves to `/basic.css`, a 404; the import also costs a serial request.
   `styles/theme.css` is written with basic.css's rules in place of the import.
+- The site's root `index.html` is Jupyter Book's bare redirect to the first chapter, with no
+  icon link, so a browser asks the server for `/favicon.ico` and gets a 404 (intermittently:
+  only when it asks before the redirect). The book's favicon is written there as an ICO
+  (Pillow, which matplotlib installs).
 """
 
 from __future__ import annotations
@@ -224,6 +228,21 @@ def _fix_written_pages(app: Sphinx, exception: Exception | None) -> None:
             page.write_text(fixed, encoding="utf-8")
     _write_file_url_scripts(files)
     _inline_theme_css_import(outdir)
+    _write_root_favicon(app, outdir)
+
+
+def _write_root_favicon(app: Sphinx, outdir: Path) -> None:
+    """Write the configured favicon as `favicon.ico` at the site's root (see the docstring)."""
+    favicon = app.config.html_favicon
+    if not favicon or "://" in favicon:
+        return
+    source = Path(app.confdir) / favicon
+    if not source.is_file():
+        raise FileNotFoundError(f"html_favicon {favicon!r} not found at {source}")
+    from PIL import Image
+
+    with Image.open(source) as image:
+        image.save(outdir / "favicon.ico", format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])
 
 
 def _add_static_path(app: Sphinx, config: Any) -> None:

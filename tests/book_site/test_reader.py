@@ -363,6 +363,18 @@ def test_favicon_one_search_box_title_once(wide: dict[str, dict], config: dict) 
         assert sidebar.count(title.lower()[:40]) == 1, f"{name}: the book's title is not once"
 
 
+def test_favicon_ico_at_the_site_root(site: Path) -> None:
+    """The root index.html is a bare redirect; a browser that asks for /favicon.ico before it
+    follows the redirect must not get a 404 (seen once in CI, on index.html)."""
+    from PIL import Image
+
+    icon = site / "favicon.ico"
+    assert icon.is_file(), "no favicon.ico at the site's root"
+    with Image.open(icon) as image:
+        assert image.format == "ICO", image.format
+        assert image.size[0] >= 16, image.size
+
+
 # ---- the PDFs ----------------------------------------------------------------------------
 
 
