@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import matplotlib as mpl
 import numpy as np
 import pytest
@@ -13,17 +17,52 @@ from prefix_approx import (
     figure_size,
     public_objects,
     set_deterministic_defaults,
+    smallest_text_pt,
     use_book_style,
 )
-from prefix_approx.plotting import COLUMN_WIDTH_IN, MIN_FONT_PT
+from prefix_approx.plotting import COLUMN_WIDTH_IN, DPI, MIN_FONT_PT
+
+BOOK = Path(__file__).resolve().parent.parent / "book"
 
 
 def test_every_public_object_names_its_chapter() -> None:
     objects = public_objects()
     assert all(isinstance(o, PublicObject) for o in objects)
-    missing = [o.name for o in objects if not o.used_in]
-    assert missing == [], f"docstrings without a 'Used in:' line: {missing}"
+    missing = [o.name for o in objects if not o.has_used_in]
+    assert missing == [], f"docstrings without a 'Used in:' paragraph: {missing}"
     assert all(o.summary for o in objects)
+
+
+def _chapters_calling(name: str) -> tuple[str, ...]:
+    """The notebooks under book/ whose code cells call `pa.<name>`, as 'book/<file>.ipynb'."""
+    found = []
+    for path in sorted(BOOK.glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        if re.search(rf"\bpa\.{name}\b", code):
+            found.append(f"book/{path.name}")
+    return tuple(found)
+
+
+def test_used_in_names_exactly_the_chapters_whose_code_calls_the_object() -> None:
+    """The "Used in:" back-links are derived from the notebooks, not kept by hand: a chapter
+    that starts or stops calling an object must be named or dropped in its docstring."""
+    assert all("import prefix_approx as pa" in p.read_text() for p in BOOK.glob("*.ipynb"))
+    wrong = []
+    for obj in public_objects():
+        derived = _chapters_calling(obj.name.split(".")[1])
+        if obj.used_in != derived:
+            wrong.append(f"{obj.name}: docstring {list(obj.used_in)}, notebooks {list(derived)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_used_in_paragraphs_are_parsed() -> None:
+    from prefix_approx.catalogue import _used_in
+
+    doc = "Summary.\n\nUsed in: book/a.ipynb,\n    book/b_c.ipynb.\n"
+    assert _used_in(doc) == (("book/a.ipynb", "book/b_c.ipynb"), True)
+    assert _used_in("S.\n\nUsed in: no chapter by name (tests).") == ((), True)
+    assert _used_in("S.\n\nNothing here.") == ((), False)
 
 
 def test_catalogue_lists_exactly_the_top_level_api() -> None:
@@ -73,3 +112,51 @@ def test_figure_size_keeps_the_column_width_and_refuses_wide_grids() -> None:
         figure_size(0, 1)
     with pytest.raises(ValueError, match="panel_height must be > 0"):
         figure_size(1, 1, panel_height=-1.0)
+
+
+def test_smallest_text_pt_finds_the_smallest_visible_text() -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 1])
+    ax.set_xlabel("x", fontsize=14)
+    ax.tick_params(labelsize=12)
+    assert smallest_text_pt(fig) == 12.0
+    note = ax.text(0.5, 0.5, "small", fontsize=6.5)
+    assert smallest_text_pt(fig) == 6.5
+    note.set_visible(False)
+    assert smallest_text_pt(fig) == 12.0
+    with pytest.raises(TypeError, match="matplotlib Figure"):
+        smallest_text_pt(ax)
+    with pytest.raises(ValueError, match="no visible text"):
+        smallest_text_pt(Figure())
+
+
+def test_notebook_figures_record_their_smallest_text_and_resolution() -> None:
+    """In a kernel, after use_book_style, a figure's PNG output carries its smallest text size
+    and dpi in its metadata (what the site test measures figure text from)."""
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot as plt\nimport prefix_approx as pa\n"
+            "pa.use_book_style()\nfig, ax = plt.subplots()\nax.plot([0, 1])\n"
+            "ax.text(0.5, 0.5, 'note', fontsize=7.5)\nplt.show()"
+        ),
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([0, 1]);"),
+    ]
+    nbclient.NotebookClient(notebook, timeout=60).execute()
+    recorded = [
+        output["metadata"]["image/png"]["prefix_approx"]
+        for cell in notebook.cells
+        for output in cell.outputs
+        if "image/png" in output.get("data", {})
+    ]
+    assert recorded == [
+        {"min_text_pt": 7.5, "dpi": float(DPI)},
+        {"min_text_pt": float(MIN_FONT_PT), "dpi": float(DPI)},
+    ]

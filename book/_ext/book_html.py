@@ -47,6 +47,8 @@ Valid, accessible HTML
 - pydata-sphinx-theme's `styles/theme.css` is one `@import "../basic.css"`, which axe-core's
   stylesheet loader resolves to `/basic.css`, a 404; the import also costs a serial request.
   `styles/theme.css` is written with basic.css's rules in place of the import.
+- Captions are numbered "Figure 6.2: ..." (Sphinx writes "Figure 6.2 ...", and numfig_format
+  would put the colon into every reference to the figure too).
 - The site's root `index.html` is Jupyter Book's bare redirect to the first chapter, with no
   icon link, so a browser asks the server for `/favicon.ico` and gets a 404 (intermittently:
   only when it asks before the redirect). The book's favicon is written there as an ICO
@@ -183,7 +185,13 @@ def _fix_body(
 
     body = _TITLE_ID.sub(drop_repeated_title_id, body)
     body = body.replace('role="doc-biblioentry"', 'role="listitem"')
+    body = _CAPTION_NUMBER.sub(r"\1: </span>", body)
     context["body"] = body
+
+
+# Sphinx writes a caption's number as "Figure 6.2 " and the caption after it; the book's
+# captions read "Figure 6.2: ...", as readers of papers expect.
+_CAPTION_NUMBER = re.compile(r'(<span class="caption-number">[^<]*\d) </span>')
 
 
 _PRIMARY_SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'

@@ -58,7 +58,7 @@ from .kolmogorov_arnold import (
     ka_shift,
     ka_times_mean,
 )
-from .plotting import figure_size, use_book_style
+from .plotting import figure_size, smallest_text_pt, use_book_style
 from .reproducibility import (
     NotebookRun,
     execute_and_measure,
@@ -158,6 +158,7 @@ __all__ = [
     "public_objects",
     "random_sphere_points",
     "set_deterministic_defaults",
+    "smallest_text_pt",
     "smooth_circle_error_bound",
     "smooth_circle_parameters",
     "smooth_circle_prefix",

@@ -48,7 +48,7 @@ class PartialAttention:
     -inf for a query that sees no token of the block. `output` has shape (..., Q, d_v): the
     softmax-weighted average of the block's values (zeros where the block is empty).
 
-    Used in: chapter "Attention, prefixes and prompts".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     log_normaliser: torch.Tensor
@@ -66,7 +66,7 @@ class PrefixDecomposition:
     `rho` = Z_P / (Z_P + Z_X), the share of attention that goes to the prefix.
     Then output = (1 - rho) * input_output + rho * prefix_output.
 
-    Used in: chapter "Attention, prefixes and prompts".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     output: torch.Tensor
@@ -118,7 +118,7 @@ def merge_partial(first: PartialAttention, second: PartialAttention) -> PartialA
     Computed with log-sum-exp, so it is exact for scores of any size. A query that sees
     neither block keeps log normaliser -inf and output 0.
 
-    Used in: chapter "Attention, prefixes and prompts".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     if not isinstance(first, PartialAttention) or not isinstance(second, PartialAttention):
         raise TypeError("merge_partial expects two PartialAttention objects")
@@ -164,7 +164,7 @@ class AttentionHead(torch.nn.Module):
     the token (model) dimension. Scores are <W_Q h, W_K t> with no extra scaling. The weights
     are stored as float64 buffers: they never change after construction.
 
-    Used in: chapter "Attention, prefixes and prompts".
+    Used in: book/attention_prefixes_prompts.ipynb, book/course.ipynb.
     """
 
     w_query: torch.Tensor

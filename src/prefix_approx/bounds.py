@@ -72,7 +72,7 @@ def density_error_bound(
     term); the last term is the attention taken by the T input tokens. Needs
     radius < split <= pi/2. All angles in radians.
 
-    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     near_error = check_nonnegative_float(near_error, "near_error")
     bound = check_nonnegative_float(bound, "bound")
@@ -126,7 +126,7 @@ def lipschitz_error_bound(
 
         L * split + 2 B N exp(-lam (cos radius - cos split)) + B T exp(-lam cos radius).
 
-    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     split_value = check_positive_float(split, "split")
@@ -149,7 +149,7 @@ class DensityParameters:
     change over distance 2 delta (at most eps/2) and `guaranteed` the resulting worst-case
     error, at most `eps`.
 
-    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     eps: float
@@ -165,7 +165,7 @@ def lipschitz_delta(eps: float, lipschitz: float) -> float:
     """The net radius of result C: delta = eps / (4 L), capped at pi/4 (any radius works for a
     constant target, L = 0).
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     eps = check_positive_float(eps, "eps")
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
@@ -179,7 +179,7 @@ def modulus_delta(eps: float, modulus: Callable[[float], float]) -> float:
     by bisection, for a modulus of continuity `modulus`: a nondecreasing function with
     |f(x) - f(y)| <= modulus(d(x, y)) and modulus(t) -> 0 as t -> 0.
 
-    Used in: chapter "Theorem 1: density on the sphere".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     eps = check_positive_float(eps, "eps")
     if not callable(modulus):
@@ -230,7 +230,7 @@ def density_parameters(
     the three terms of `density_error_bound` are at most eps/2, eps/4 and eps/4 (the floor
     of 1 only lowers them, and keeps lam > 0 so the control points can be read back).
 
-    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     eps = check_positive_float(eps, "eps")
     near_error = check_nonnegative_float(near_error, "near_error")
@@ -276,7 +276,7 @@ def lipschitz_parameters(
     """`density_parameters` for an L-Lipschitz target (result C): delta = eps / (4L) (capped
     at pi/4) and near error 2 L delta <= eps/2.
 
-    Used in: chapters "Theorem 1: density on the sphere", "Theorem 4: Jackson-type bounds".
+    Used in: book/corollary2_elementwise.ipynb.
     """
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     delta = lipschitz_delta(eps, lipschitz)
@@ -297,7 +297,7 @@ def lipschitz_prefix_length_bound(m: int, *, eps: float, lipschitz: float) -> in
     ceil(4 pi L / eps) on S^1 (a net of radius delta = eps / (4L), capped at pi/4), whatever
     the bound B and the sequence length. The tests check it against every built prefix.
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
     return delta_net_size_bound(m, lipschitz_delta(eps, lipschitz))
@@ -307,7 +307,7 @@ def paper_prefix_length_exponent(m: int) -> int:
     """The exponent d of the paper's bound N = O(eps^-d) on S^m: d = 10 + 14 m + 4 m^2, as
     quoted by the authors' follow-up work (the constant in front is not known to us).
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: book/course.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
     return 10 + 14 * m + 4 * m * m
@@ -328,7 +328,7 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     from scipy.special.ive (relative accuracy about 1e-13). For lam = 0 the ratios are
     1, 0, 0, ... Raises ValueError for n_max > MAX_BESSEL_ORDER (10^7).
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: book/theorem4_jackson_bounds.ipynb.
     """
     lam = check_nonnegative_float(lam, "lam")
     n_max = check_positive_int(n_max, "n_max", minimum=0)
@@ -362,7 +362,7 @@ class SmoothParameters:
     inverse temperature `lam`, and the guaranteed sup error `guaranteed` <= `eps` for
     sequences of at most `max_len` tokens.
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     eps: float
@@ -439,7 +439,7 @@ def smooth_circle_error_bound(
     for this lam). The norms and the tail bound are the caller's responsibility: they make
     the number a guarantee.
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     a = as_float64(fourier_norms, "fourier_norms", ndim=1)
     if (a < 0).any():
@@ -473,7 +473,7 @@ def smooth_circle_parameters(
     bisection. The walk stops once N has not improved for 8 grid steps. Raises ValueError if
     no N up to `max_points` suffices, or if 2 `tail_bound` alone reaches eps.
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     a = as_float64(fourier_norms, "fourier_norms", ndim=1)
     if (a < 0).any():

@@ -1,14 +1,17 @@
 """The package's public objects and the chapters that use them, read from their docstrings.
 
-Every public function and class says in its docstring which chapter uses it (a line that
-starts with "Used in:"), after the "defined in" back-links of d2l. `public_objects` collects
-them, so the book can print the index and the tests can check that no object lacks one.
+Every public function and class says in its docstring which chapters call it by name, as
+notebook files: a paragraph "Used in: book/sphere_nets.ipynb, book/course.ipynb." or
+"Used in: no chapter by name (...)". This follows the "defined in" back-links of d2l.
+`public_objects` collects them, so the book can print the index; a test derives each object's
+chapters from the notebooks' code (`pa.<name>`) and fails on any difference.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from dataclasses import dataclass
 
 __all__ = ["PublicObject", "public_objects"]
@@ -30,22 +33,24 @@ MODULES = (
 
 @dataclass(frozen=True)
 class PublicObject:
-    """One public function or class: its qualified name, the first line of its docstring and
-    the chapters named on its "Used in:" line (empty if it has none).
+    """One public function or class: its qualified name (module.name), the first paragraph of
+    its docstring, and the chapter files its "Used in:" paragraph names (`used_in`, empty when
+    it says "no chapter by name"; `has_used_in` is False when the paragraph is missing).
 
-    Used in: appendix "The prefix_approx package".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     name: str
     summary: str
-    used_in: str
+    used_in: tuple[str, ...]
+    has_used_in: bool
 
 
 def public_objects() -> list[PublicObject]:
     """Every public function and class of the package, module by module, with its summary and
     the chapters that use it. Constants are left out.
 
-    Used in: appendix "The prefix_approx package".
+    Used in: book/package.ipynb.
     """
     found = []
     for module_name in MODULES:
@@ -56,9 +61,18 @@ def public_objects() -> list[PublicObject]:
                 continue
             doc = inspect.getdoc(obj) or ""
             summary = " ".join(doc.split("\n\n")[0].split())
-            used_in = ""
-            for line in doc.splitlines():
-                if line.strip().startswith("Used in:"):
-                    used_in = line.strip().removeprefix("Used in:").strip().rstrip(".")
-            found.append(PublicObject(f"{module_name}.{name}", summary, used_in))
+            used_in, has_used_in = _used_in(doc)
+            found.append(PublicObject(f"{module_name}.{name}", summary, used_in, has_used_in))
     return found
+
+
+def _used_in(doc: str) -> tuple[tuple[str, ...], bool]:
+    """The chapter files named by the "Used in:" paragraph of `doc`, and whether it has one."""
+    for paragraph in doc.split("\n\n"):
+        text = " ".join(paragraph.split())
+        if text.startswith("Used in:"):
+            text = text.removeprefix("Used in:").strip()
+            if text.startswith("no chapter by name"):
+                return (), True
+            return tuple(re.findall(r"book/[\w-]+\.ipynb", text)), True
+    return (), False

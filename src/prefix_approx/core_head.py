@@ -66,7 +66,7 @@ class CorePrefix:
     `build_prefix` (result C) or `smooth_circle_prefix` (result D), else None; `max_len` is
     the longest sequence the guarantee covers.
 
-    Used in: chapters "Lemma 3: the core head" and all of Part II.
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     tokens: torch.Tensor
@@ -108,7 +108,8 @@ class CoreHead(torch.nn.Module):
     It holds a plain `AttentionHead` (`.head`) with these weights and evaluates the prefix
     block with it; `w_query`, `w_key`, `w_value`, `d_model` and `d_value` are the head's.
 
-    Used in: chapters "Lemma 3: the core head" and all of Part II.
+    Used in: book/course.ipynb, book/lemma3_core_head.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
 
     def __init__(self, m: int, k: int) -> None:
@@ -236,7 +237,8 @@ def core_prefix(control_points: ArrayLike, values: ArrayLike, lam: float) -> Cor
     Large lam on a fixed point set gives nearest-control-point (Voronoi) interpolation;
     lam of order N^(2/m) gives a normalised von Mises-Fisher kernel smoother.
 
-    Used in: chapters "Lemma 3: the core head", "Theorem 4: Jackson-type bounds".
+    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/lemma3_core_head.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     points = as_sphere_points(control_points, "control_points", ndim=2)
     vals = as_float64(values, "values", ndim=2)
@@ -267,7 +269,8 @@ def sup_error(
     position of the sequences `x` (..., T, m+1); pass points (Q, m+1) as x[:, None] for Q
     sequences of one token.
 
-    Used in: all chapters of Part II.
+    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     if not isinstance(prefix, CorePrefix):
         raise TypeError(f"prefix must be a CorePrefix; got {type(prefix).__name__}")
@@ -342,8 +345,8 @@ def build_prefix(
     constant or modulus stays the caller's responsibility between control points), and,
     before building anything, if the prefix would need more than `max_tokens` tokens.
 
-    Used in: chapters "Theorem 1: density on the sphere", "Corollary 2: element-wise maps",
-    "Theorem 4: Jackson-type bounds".
+    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
     eps = check_positive_float(eps, "eps")
@@ -401,7 +404,7 @@ def circle_fourier_norms(
     only through `smooth_circle_prefix(bandwidth=...)`, which checks the degree). Trailing
     norms below 1e-14 of the largest are dropped.
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     n_samples = check_positive_int(n_samples, "n_samples", minimum=4)
     a = _spectrum_norms(_circle_spectrum(f, n_samples))
@@ -454,7 +457,7 @@ def smooth_circle_prefix(
     Raises ValueError if neither or both are given, if the FFT sees frequencies above the
     stated bandwidth, or if f exceeds `bound` on a control point.
 
-    Used in: chapter "Theorem 4: Jackson-type bounds".
+    Used in: book/theorem4_jackson_bounds.ipynb.
     """
     eps = check_positive_float(eps, "eps")
     bound = check_positive_float(bound, "bound")

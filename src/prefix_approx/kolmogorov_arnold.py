@@ -47,8 +47,7 @@ class KARepresentation:
     z) on the mean range widened by `margin` on each side. `target(x)` (B, n) -> (B, n, k) is
     g written directly, to check the representation against.
 
-    Used in: chapters "The Kolmogorov-Arnold representation theorem" and "Sequence-to-sequence
-    universality".
+    Used in: book/course.ipynb, book/kolmogorov_arnold.ipynb.
     """
 
     name: str
@@ -83,7 +82,8 @@ def ka_centering(n: int) -> KARepresentation:
     """g_j(x) = x_j - mean(x): term q = p isolates x_p (psi_(p,q) = n x_p [p = q]), term n
     carries the mean. Uses n + 1 of the 2n + 1 terms.
 
-    Used in: chapters of Part III.
+    Used in: book/kolmogorov_arnold.ipynb, book/prefix_mixing.ipynb,
+    book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
 
@@ -116,7 +116,7 @@ def ka_centering(n: int) -> KARepresentation:
 def ka_shift(n: int) -> KARepresentation:
     """g_j(x) = x_(j-1) (and x_(n-1) at j = 0): output the previous token, cyclically.
 
-    Used in: chapter "Element-wise prefixes, pretrained mixing".
+    Used in: book/kolmogorov_arnold.ipynb, book/prefix_mixing.ipynb.
     """
     n = check_positive_int(n, "n")
 
@@ -147,7 +147,8 @@ def ka_times_mean(n: int) -> KARepresentation:
     mean: term j carries x_j + mean, term n + j carries x_j - mean. Uses 2n of the 2n + 1
     terms.
 
-    Used in: chapters of Part III.
+    Used in: book/kolmogorov_arnold.ipynb, book/prefix_mixing.ipynb,
+    book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
 
@@ -207,7 +208,7 @@ def ka_log_sum_exp(n: int, beta: float = 4.0) -> KARepresentation:
     constants overflow, below it psi rounds to 1 and the representation loses the target
     (the target itself, `rep(x)`, is accurate for every beta). Raises ValueError outside.
 
-    Used in: chapters of Part III.
+    Used in: book/kolmogorov_arnold.ipynb, book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     beta = check_positive_float(beta, "beta")
@@ -251,7 +252,7 @@ def ka_product(n: int) -> KARepresentation:
     The product reaches 2^n and chi's Lipschitz constant n e^(n (log 2 + margin)) must be a
     finite float64, so n may be at most KA_PRODUCT_MAX_N (ValueError above it).
 
-    Used in: chapters of Part III.
+    Used in: book/kolmogorov_arnold.ipynb, book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     margin = 0.05

@@ -4,13 +4,29 @@ Every figure is drawn `COLUMN_WIDTH_IN` inches wide at `DPI` dots per inch, so t
 shows it at one scale: in the 784-pixel text column of a desktop browser, 1 pt of figure text
 is about 1.7 CSS pixels, and the smallest text of the style (`MIN_FONT_PT`) stays above 9 pt.
 Multi-panel figures stack their panels (at most two side by side) so a phone can read them.
+
+In a notebook, `use_book_style` also records, beside each PNG a figure is shown as, the size
+of its smallest text (`smallest_text_pt`) and its resolution, in the output's metadata
+(`"prefix_approx": {"min_text_pt": ..., "dpi": ...}`): the site tests read them to measure, in
+the browser, how large the smallest text of every figure is on the page.
 """
 
 from __future__ import annotations
 
-import matplotlib as mpl
+from typing import Any
 
-__all__ = ["COLUMN_WIDTH_IN", "DPI", "MIN_FONT_PT", "figure_size", "use_book_style"]
+import matplotlib as mpl
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+__all__ = [
+    "COLUMN_WIDTH_IN",
+    "DPI",
+    "MIN_FONT_PT",
+    "figure_size",
+    "smallest_text_pt",
+    "use_book_style",
+]
 
 #: Width of every figure, in inches: the text column of the book's pages.
 COLUMN_WIDTH_IN = 6.4
@@ -47,7 +63,10 @@ def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> t
     Raises ValueError for more than two panels side by side (unreadable on a phone) or a
     non-positive count or height.
 
-    Used in: every chapter with a figure.
+    Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
+    book/kolmogorov_arnold.ipynb, book/lemma3_core_head.ipynb, book/prefix_mixing.ipynb,
+    book/seq2seq_universality.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     if not (isinstance(rows, int) and isinstance(cols, int)) or rows < 1 or cols < 1:
         raise ValueError(f"rows and cols must be integers >= 1; got {rows!r}, {cols!r}")
@@ -64,6 +83,75 @@ def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> t
 def use_book_style() -> None:
     """Apply the book's matplotlib style (`BOOK_STYLE`) to every figure drawn afterwards.
 
-    Used in: every chapter with a figure.
+    Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
+    book/kolmogorov_arnold.ipynb, book/lemma3_core_head.ipynb, book/prefix_mixing.ipynb,
+    book/seq2seq_universality.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     mpl.rcParams.update(BOOK_STYLE)  # type: ignore[arg-type]
+    _record_text_sizes_in_notebook_figures()
+
+
+def smallest_text_pt(fig: Figure) -> float:
+    """The smallest font size, in points, of the visible non-empty texts of `fig`.
+
+    The figure is drawn first (without rendering) so that tick labels exist. Texts that are
+    not drawn because they fall outside an axis' view still count, so the result never
+    overstates the smallest text. Raises TypeError for anything but a matplotlib Figure and
+    ValueError for a figure without text.
+
+    Used in: no chapter by name (the site tests measure the figures' text with it).
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")
+    fig.draw_without_rendering()
+    sizes = [
+        float(text.get_fontsize())
+        for text in fig.findobj(Text)
+        if isinstance(text, Text) and text.get_visible() and text.get_text().strip()
+    ]
+    if not sizes:
+        raise ValueError("the figure has no visible text")
+    return min(sizes)
+
+
+def _record_text_sizes_in_notebook_figures() -> None:
+    """Wrap IPython's PNG printer for figures so each PNG output carries its smallest text size
+    and resolution in its metadata. Does nothing outside IPython or without a PNG printer."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the book's requirements
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    import matplotlib.pyplot  # noqa: F401  (selects the backend)
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    backend = mpl.get_backend().lower()
+    if Figure not in formatter.type_printers and backend.endswith("inline"):
+        # matplotlib-inline registers its printers only after the cell that imported pyplot
+        # has run; registering them now, with its own function, is what it would do then
+        # (and it does not select the formats twice).
+        from matplotlib_inline.backend_inline import configure_inline_support
+
+        configure_inline_support(shell, "inline")
+    try:
+        printer = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return
+    if getattr(printer, "records_text_sizes", False):
+        return
+
+    def print_png(fig: Figure) -> Any:
+        data = printer(fig)
+        if data is None:
+            return None
+        metadata = {"prefix_approx": {"min_text_pt": smallest_text_pt(fig), "dpi": fig.dpi}}
+        if isinstance(data, tuple):
+            data, more = data
+            metadata = {**(more or {}), **metadata}
+        return data, metadata
+
+    print_png.records_text_sizes = True  # type: ignore[attr-defined]
+    formatter.for_type(Figure, print_png)

@@ -33,7 +33,10 @@ def set_deterministic_defaults(*, print_digits: int = 6) -> None:
     torch print arrays. Randomness is not seeded globally: every random draw in the package
     takes its own explicit `seed`.
 
-    Used in: every chapter.
+    Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
+    book/course.ipynb, book/kolmogorov_arnold.ipynb, book/lemma3_core_head.ipynb,
+    book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb, book/sphere_nets.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     print_digits = check_positive_int(print_digits, "print_digits", minimum=1)
     if print_digits > 17:
@@ -47,7 +50,7 @@ def set_deterministic_defaults(*, print_digits: int = 6) -> None:
 def package_versions(names: list[str] | tuple[str, ...]) -> dict[str, str]:
     """Installed version of each distribution in `names` ("not installed" if absent).
 
-    Used in: chapter "Reproducibility record".
+    Used in: book/reproducibility.ipynb.
     """
     if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
         raise TypeError(
@@ -66,7 +69,7 @@ def peak_memory_mib(pid: int) -> float | None:
     """Peak resident memory (VmHWM) of process `pid` in MiB, read from /proc; None where /proc
     is not available (not Linux) or the process is gone.
 
-    Used in: chapter "Reproducibility record" and the chapter budgets of the test suite.
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         raise ValueError(f"pid must be a positive integer; got {pid!r}")
@@ -85,7 +88,7 @@ class NotebookRun:
     """One execution of a notebook: wall-clock `seconds` spent executing its cells, and the
     kernel's peak resident memory `peak_mib` (None where it cannot be read).
 
-    Used in: chapter "Reproducibility record".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     name: str
@@ -98,7 +101,7 @@ def execute_and_measure(path: str | Path, *, timeout: int = 600) -> NotebookRun:
     raising if a cell fails, and measure the time its cells take and the kernel's peak
     memory. The notebook file is not modified.
 
-    Used in: chapter "Reproducibility record".
+    Used in: book/reproducibility.ipynb.
     """
     import nbformat
     from nbclient import NotebookClient

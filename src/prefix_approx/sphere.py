@@ -60,7 +60,8 @@ def geodesic_distance(x: ArrayLike, y: ArrayLike) -> torch.Tensor:
     for all pairs use `x[:, None]` and `y[None, :]`. Computed as 2 atan2(|x - y|, |x + y|),
     which stays accurate for nearby and for antipodal points, unlike arccos(<x, y>).
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/corollary2_elementwise.ipynb, book/sphere_nets.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     x = as_sphere_points(x, "x", min_ndim=1)
     y = as_sphere_points(y, "y", min_ndim=1)
@@ -83,7 +84,8 @@ def circle_points(n: int, *, offset: float = 0.0) -> torch.Tensor:
 
     Their covering radius is exactly pi / n.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/lemma3_core_head.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n")
     offset = float(as_float64([offset], "offset")[0])
@@ -100,7 +102,8 @@ def fibonacci_sphere(n: int) -> torch.Tensor:
     Point j has height z = 1 - (2j + 1)/n and longitude j times the golden angle
     pi (3 - sqrt 5), so every point stands for the same area 4 pi / n.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/lemma3_core_head.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n")
     j = torch.arange(n, dtype=torch.float64)
@@ -116,7 +119,8 @@ def random_sphere_points(n: int, m: int, *, seed: int) -> torch.Tensor:
     Normalised standard Gaussian vectors, drawn from a private `torch.Generator`, so the
     result depends on `seed` only.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/corollary2_elementwise.ipynb, book/lemma3_core_head.ipynb,
+    book/sphere_nets.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n", minimum=0)
     m = check_positive_int(m, "m")
@@ -137,7 +141,7 @@ def nearest_point(
     skip (for the nearest *other* point of a set, pass the queries' own indices). Works in
     blocks, so N and Q can both be large.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/theorem4_jackson_bounds.ipynb.
     """
     q = as_sphere_points(queries, "queries", ndim=2)
     p = as_sphere_points(points, "points", ndim=2)
@@ -181,7 +185,7 @@ def covering_radius(
 
     A sample can only miss the worst point, so this is a lower estimate of the true radius.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/sphere_nets.ipynb.
     """
     p = as_float64(points, "points", ndim=2)
     samples = check_positive_int(samples, "samples")
@@ -201,7 +205,7 @@ class SphereNet:
     `cells_per_edge` is the grid resolution of a cubed-sphere net (0 for nets built another
     way).
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     points: torch.Tensor
@@ -269,7 +273,7 @@ _MAX_RADIUS_CHECKS = 2**21
 def cubed_sphere_size(m: int, cells_per_edge: int) -> int:
     """Number of points 2 (m+1) cells_per_edge^m of the cubed-sphere net, without building it.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     m = check_positive_int(m, "m")
     cells = check_positive_int(cells_per_edge, "cells_per_edge")
@@ -281,7 +285,7 @@ def delta_net_size_bound(m: int, delta: float) -> int:
     building it: ceil(pi / delta) on S^1; on S^m, 2 (m+1) ceil(pi sqrt(2m) / (4 delta))^m,
     the count behind result C (with delta = eps / (4L)); 1 for delta >= pi.
 
-    Used in: chapters "Points on the sphere and delta-nets", "Theorem 4: Jackson-type bounds".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     m = check_positive_int(m, "m")
     delta = check_positive_float(delta, "delta")
@@ -309,7 +313,7 @@ def cubed_sphere_net(
     a certified radius (see `_cubed_radius`). Raises ValueError if that is more than
     `max_points` points, or if certifying the radius would take too long (high m).
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/sphere_nets.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
     cells = check_positive_int(cells_per_edge, "cells_per_edge")
@@ -343,7 +347,7 @@ def delta_net(m: int, delta: float, *, max_points: int = DEFAULT_MAX_POINTS) -> 
     delta >= pi a single point suffices. Raises ValueError, before building anything, when
     `delta_net_size_bound` exceeds `max_points`.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/course.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb.
     """
     m = check_positive_int(m, "m")
     delta = check_positive_float(delta, "delta")
@@ -383,7 +387,7 @@ def cap_fraction(m: int, radius: float) -> float:
     accurate for every m; a fixed quadrature rule misses the narrow peak of sin^(m-1) t
     once m is in the thousands). Equals r/pi on S^1, (1 - cos r)/2 on S^2.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     m = check_positive_int(m, "m")
     radius = min(check_positive_float(radius, "radius"), math.pi)
@@ -401,7 +405,7 @@ def covering_number_lower_bound(m: int, delta: float) -> int:
     `delta` around the net's points cover the sphere, so there are at least
     1 / cap_fraction(m, delta) of them.
 
-    Used in: chapter "Points on the sphere and delta-nets".
+    Used in: book/course.ipynb, book/sphere_nets.ipynb.
     """
     fraction = cap_fraction(m, delta)
     return max(1, math.ceil(1.0 / fraction - 1e-9))

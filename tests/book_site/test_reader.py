@@ -3,7 +3,8 @@
 - Navigation on a phone (390 px), a tablet (900 px) and a desktop (1400 px): the visible
   sidebar toggles open the chapter list and the page's contents.
 - Nothing runs off the article at 390 and 1400 px, except inside a visible scroll container.
-- Every figure of a chapter has a caption, a number ("Figure N.M") and alt text.
+- Every figure of a chapter has a caption, a number ("Figure N.M:") and alt text; its smallest
+  text, measured at its displayed size in the column, is at least 9 pt.
 - Statement boxes are numbered ("Theorem N.M") and references to them print those numbers.
 - Dark mode puts figures on a light card.
 - The course kit: Colab beside Binder, a favicon (no request fails), one search box, the
@@ -125,6 +126,11 @@ SURVEY = """() => {
 }"""
 
 
+# The displayed and natural widths of the chapter's figures (notebook output images), in order.
+FIGURES = """() => [...document.querySelectorAll('article .cell_output img')]
+  .map((img) => ({shown: img.getBoundingClientRect().width, natural: img.naturalWidth}))"""
+
+
 def _open(browser, server: str, width: int, failed: list[str] | None = None, touch=False):
     """A fresh page of the given width whose requests may reach the local server only."""
     context = browser.new_context(viewport={"width": width, "height": 844}, has_touch=touch)
@@ -154,7 +160,7 @@ def narrow(browser, server: str, chapters: list[str]) -> dict[str, dict]:
     seen = {}
     for name in chapters:
         _goto(page, server, name)
-        seen[name] = {"overflow": page.evaluate(OVERFLOW)}
+        seen[name] = {"overflow": page.evaluate(OVERFLOW), "output_figures": page.evaluate(FIGURES)}
     context.close()
     return seen
 
@@ -169,6 +175,7 @@ def wide(browser, server: str, chapters: list[str]) -> dict[str, dict]:
         _goto(page, server, name)
         record = page.evaluate(SURVEY)
         record["overflow"] = page.evaluate(OVERFLOW)
+        record["output_figures"] = page.evaluate(FIGURES)
         record["failed"] = failed
         seen[name] = record
         context.close()
@@ -272,12 +279,63 @@ def test_every_figure_has_a_caption_a_number_and_alt_text(
             where = f"{name}: {Path(figure['src']).name}"
             if not figure["caption"]:
                 problems.append(f"{where}: no caption")
-            if not re.fullmatch(rf"Figure {seen['chapter']}\.\d+", figure["number"] or ""):
-                problems.append(f"{where}: numbered {figure['number']!r}, not 'Figure N.M'")
+            if not re.fullmatch(rf"Figure {seen['chapter']}\.\d+:", figure["number"] or ""):
+                problems.append(f"{where}: numbered {figure['number']!r}, not 'Figure N.M:'")
             alt = figure["alt"].strip()
             if len(alt) < 10 or re.search(r"[0-9a-f]{16}|\.(png|svg|jpe?g)$", alt):
                 problems.append(f"{where}: alt text {alt[:40]!r}")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def _recorded_text_sizes(name: str) -> list[dict | None]:
+    """For each PNG output of the executed chapter, in order: its smallest text (pt) and
+    resolution, as `use_book_style` recorded them (None where nothing was recorded)."""
+    notebook = json.loads((ROOT / "_build" / "jupyter_execute" / f"{name}.ipynb").read_text())
+    return [
+        (output.get("metadata", {}).get("image/png") or {}).get("prefix_approx")
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+
+
+def _smallest_text_on_page(name: str, figures: list[dict]) -> tuple[float, list[str]]:
+    """The smallest figure text of a page in CSS points, and what could not be measured."""
+    recorded = _recorded_text_sizes(name)
+    if len(recorded) != len(figures):
+        return float("inf"), [f"{name}: {len(recorded)} PNG outputs, {len(figures)} images"]
+    smallest, problems = float("inf"), []
+    for k, (sizes, shown) in enumerate(zip(recorded, figures, strict=True), start=1):
+        if sizes is None or not shown["natural"]:
+            problems.append(f"{name}: figure {k} has no recorded text size (use_book_style?)")
+            continue
+        # Text of s pt is s * dpi / 72 image pixels, shown at shown/natural CSS px per image
+        # pixel; a CSS pixel is 3/4 pt.
+        scale = shown["shown"] / shown["natural"]
+        smallest = min(smallest, sizes["min_text_pt"] * sizes["dpi"] / 72 * scale * 0.75)
+    return smallest, problems
+
+
+def test_figure_text_is_at_least_9_pt_in_the_column(
+    wide: dict[str, dict], narrow: dict[str, dict], chapters: list[str]
+) -> None:
+    """Measured in the browser: the smallest text of every figure, at the size the page shows
+    the figure in the text column at 1400 px, is at least 9 pt. On a phone (390 px) the same
+    figures are printed for the record: there the reader zooms (every figure is 200 dpi)."""
+    problems, column, phone = [], {}, {}
+    for name in _notebook_chapters(chapters, wide):
+        column[name], found = _smallest_text_on_page(name, wide[name]["output_figures"])
+        phone[name], _ = _smallest_text_on_page(name, narrow[name]["output_figures"])
+        problems += found
+        if column[name] < 9:
+            problems.append(f"{name}: smallest figure text {column[name]:.1f} pt at {WIDE} px")
+    measured = {n: v for n, v in column.items() if v < float("inf")}
+    assert len(measured) >= 9, f"too few chapters with measured figures: {sorted(measured)}"
+    print(
+        f"smallest figure text: {min(measured.values()):.1f} pt in the column at {WIDE} px, "
+        f"{min(v for v in phone.values()):.1f} pt at {NARROW} px"
+    )
+    assert not problems, "\n".join(problems)
 
 
 def test_statement_boxes_are_numbered_and_references_print_numbers(

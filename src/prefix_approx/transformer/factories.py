@@ -41,7 +41,7 @@ def ka_transformer(n: int, k: int = 1) -> PrefixedTransformer:
     (inner core head, uniform head, outer core head), so depth 3(2n + 1), whatever the
     accuracy.
 
-    Used in: chapter "Sequence-to-sequence universality".
+    Used in: book/course.ipynb, book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     k = check_positive_int(k, "k")
@@ -65,7 +65,7 @@ def gather_transformer(n: int, k: int = 1) -> PrefixedTransformer:
     position i from every position, with sharpness COPY_SHARPNESS) fill slots G0..G(n-1), then
     one core head reads (G, 1, P). Depth n + 1.
 
-    Used in: chapter "Sequence-to-sequence universality".
+    Used in: book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     k = check_positive_int(k, "k")
@@ -90,7 +90,7 @@ def mixing_transformer(n: int, k: int = 1) -> PrefixedTransformer:
     (x_j, mean, 1, P): whatever its prefixes, its output at j is a function of x_j, the mean
     and j only.
 
-    Used in: chapter "Element-wise prefixes, pretrained mixing".
+    Used in: book/course.ipynb, book/prefix_mixing.ipynb.
     """
     n = check_positive_int(n, "n")
     k = check_positive_int(k, "k")

@@ -74,7 +74,7 @@ class HeadPrefixReport:
     temperature `lam`, net radius `radius` (radians), the head's `tolerance` and the error
     `guaranteed` for it (0 tokens for layers without a prefix).
 
-    Used in: chapter "Sequence-to-sequence universality".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     layer: str
@@ -92,8 +92,7 @@ class TransformerPrefixes:
     `eps`) and a report per layer. `route`, `n` and `k` record the model they were built
     for; a model refuses prefixes built for another.
 
-    Used in: chapters "Sequence-to-sequence universality", "Element-wise prefixes, pretrained
-    mixing".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     tokens: tuple[torch.Tensor | None, ...]
@@ -116,8 +115,7 @@ class PrefixedTransformer(torch.nn.Module):
     as `model(x, prefixes)` with x (B, n) in [0, 1] and one prefix per layer; it returns
     (B, n, k). No weight ever changes after construction.
 
-    Used in: chapters "Sequence-to-sequence universality", "Element-wise prefixes, pretrained
-    mixing".
+    Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
 
     def __init__(self, route: str, n: int, k: int, layout: _Layout, layers: list[_Layer]):

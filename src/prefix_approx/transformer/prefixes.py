@@ -220,7 +220,7 @@ def ka_prefixes(
     necessary check); the prefixes together may hold at most `max_tokens` tokens, which is
     checked before each head is built (ValueError with the size otherwise).
 
-    Used in: chapter "Sequence-to-sequence universality".
+    Used in: book/course.ipynb, book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb.
     """
     _check_model(model, "kolmogorov-arnold")
     rep = _check_representation(representation, model)
@@ -293,7 +293,7 @@ def gather_prefixes(
     added to the guarantee. The constant is checked on the grid (a necessary check), and the
     prefix length (`gather_prefix_length`) against `max_tokens` before anything is built.
 
-    Used in: chapter "Sequence-to-sequence universality".
+    Used in: book/seq2seq_universality.ipynb.
     """
     _check_model(model, "gather")
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
@@ -322,7 +322,7 @@ def gather_prefix_length(n: int, *, lipschitz: float, eps: float) -> int:
     with Lipschitz constant `lipschitz`, computed without building the prefix (which grows
     like eps^-n).
 
-    Used in: chapter "Sequence-to-sequence universality".
+    Used in: book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
@@ -345,7 +345,7 @@ def mixing_prefixes(
     (x_j, m), checked on the grid (a necessary check). Only the core head gets a prefix, of at
     most `max_tokens` tokens.
 
-    Used in: chapter "Element-wise prefixes, pretrained mixing".
+    Used in: book/course.ipynb, book/prefix_mixing.ipynb.
     """
     _check_model(model, "mixing")
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")

@@ -1,10 +1,14 @@
 """Re-execute chapters and store their outputs: the reference that nbval compares against.
 
-Usage:  python tests/refresh_outputs.py [book/chapter.ipynb ...]   (default: every chapter)
+Usage:  python tools/refresh_outputs.py [book/chapter.ipynb ...]   (default: every chapter)
 
 Run it after changing a chapter or the package on purpose, then read the diff of the stored
 outputs before committing. Cells run in the chapter's folder, like in the book build; no
 timestamps are recorded, so an unchanged chapter produces an unchanged file.
+
+The reproducibility record (`book/reproducibility.ipynb`) is never rewritten here: it
+measures every chapter on the machine that builds the book, and its stored outputs are the
+record of the machine it was last committed from; it is refused by name and skipped by default.
 """
 
 from __future__ import annotations
@@ -36,8 +40,16 @@ def refresh(path: Path) -> float:
     return time.perf_counter() - start
 
 
+NEVER_REFRESHED = {"reproducibility"}
+
+
 def main(arguments: list[str]) -> None:
-    paths = [Path(a) for a in arguments] or sorted(BOOK.glob("*.ipynb"))
+    paths = [Path(a) for a in arguments] or [
+        path for path in sorted(BOOK.glob("*.ipynb")) if path.stem not in NEVER_REFRESHED
+    ]
+    refused = [str(path) for path in paths if path.stem in NEVER_REFRESHED]
+    if refused:
+        sys.exit(f"not refreshed (a record of the machine that built it): {', '.join(refused)}")
     for path in paths:
         print(f"{path}: {refresh(path):.1f} s", flush=True)
 
