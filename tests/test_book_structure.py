@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from prefix_approx import book_chapters
+
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PARTS = {part["caption"]: [entry["file"] for entry in part["chapters"]] for part in TOC["parts"]}
-CHAPTERS = [f for caption, files in PARTS.items() if caption.startswith("Part") for f in files]
+CHAPTERS = book_chapters(ROOT)
 
 
 def notebook(name: str) -> dict:
@@ -43,6 +45,8 @@ def test_parts_getting_started_then_chapters_then_appendix_then_back_matter() ->
     captions = list(PARTS)
     assert captions[0] == "Getting started"
     assert [c for c in captions if c.startswith("Part")] == captions[1:4]
+    numbered = [part["caption"] for part in TOC["parts"] if part.get("numbered")]
+    assert numbered == captions[1:4], "the Parts, and only they, are numbered (book_chapters)"
     assert captions[4:] == ["Appendix", "Back matter"]
     # Getting started is for readers; the package catalogue and the maintainers' notes are
     # in the appendix; the reproducibility record and the references close the book.

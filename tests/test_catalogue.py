@@ -108,10 +108,16 @@ def test_figure_size_keeps_the_column_width_and_refuses_wide_grids() -> None:
     assert figure_size(1, 2)[0] == COLUMN_WIDTH_IN
     with pytest.raises(ValueError, match="at most 2 panels side by side"):
         figure_size(1, 3)
-    with pytest.raises(ValueError, match="rows and cols must be integers"):
+    with pytest.raises(ValueError, match="rows must be >= 1"):
         figure_size(0, 1)
-    with pytest.raises(ValueError, match="panel_height must be > 0"):
-        figure_size(1, 1, panel_height=-1.0)
+    for rows in (True, 1.0, "1"):
+        with pytest.raises(TypeError, match="rows must be an int"):
+            figure_size(rows, 1)  # type: ignore[arg-type]
+    for height in (-1.0, 0.0, float("nan"), float("inf"), 1e9):
+        with pytest.raises(ValueError, match=r"panel_height must be in \(0, 20\]"):
+            figure_size(1, 1, panel_height=height)
+    with pytest.raises(TypeError, match="panel_height must be a number"):
+        figure_size(1, 1, panel_height="3")  # type: ignore[arg-type]
 
 
 def test_smallest_text_pt_finds_the_smallest_visible_text() -> None:

@@ -11,18 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from prefix_approx import book_chapters
 from prefix_approx.plotting import COLUMN_WIDTH_IN, MIN_FONT_PT
 
 ROOT = Path(__file__).resolve().parent.parent
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-CHAPTERS = [
-    entry["file"]
-    for part in TOC["parts"]
-    if part["caption"].startswith("Part")
-    for entry in part["chapters"]
-]
+CHAPTERS = book_chapters(ROOT)
 
 #: Widest code line and printed output line, in characters: what the article column shows
 #: without a horizontal scroll bar on a desktop browser.

@@ -9,7 +9,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from prefix_approx import NotebookRun, execute_and_measure, package_versions, peak_memory_mib
+from prefix_approx import (
+    CHAPTER_MEMORY_BUDGET_MIB,
+    CHAPTER_SECONDS_BUDGET,
+    NotebookRun,
+    book_chapters,
+    book_pages,
+    budget_problems,
+    execute_and_measure,
+    package_versions,
+    peak_memory_mib,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_package_versions() -> None:
@@ -53,3 +65,37 @@ def test_execute_and_measure_raises_on_a_failing_cell(tmp_path: Path) -> None:
         execute_and_measure(path)
     with pytest.raises(ValueError, match=r"existing \.ipynb"):
         execute_and_measure(tmp_path / "missing.ipynb")
+
+
+def test_book_pages_and_chapters_follow_the_toc(tmp_path: Path) -> None:
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n"
+        "  - caption: Start\n    chapters:\n      - file: book/about\n"
+        "  - caption: Part I\n    numbered: true\n    chapters:\n"
+        "      - file: book/one\n      - file: book/two\n"
+    )
+    assert book_pages(tmp_path) == ["book/intro", "book/about", "book/one", "book/two"]
+    assert book_chapters(tmp_path) == ["book/one", "book/two"]
+    pages = book_pages(ROOT)
+    assert pages[0] == "book/intro" and set(book_chapters(ROOT)) < set(pages)
+    assert all((ROOT / f"{page}.ipynb").exists() for page in book_chapters(ROOT))
+
+
+def test_book_pages_refuses_a_folder_without_a_toc(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"no _toc\.yml"):
+        book_pages(tmp_path)
+    (tmp_path / "_toc.yml").write_text("- just a list\n")
+    with pytest.raises(ValueError, match="not a Jupyter Book toc"):
+        book_chapters(tmp_path)
+
+
+def test_budget_problems_names_what_is_over() -> None:
+    assert budget_problems(CHAPTER_SECONDS_BUDGET, CHAPTER_MEMORY_BUDGET_MIB) == []
+    assert budget_problems(1.0, None) == []
+    over = budget_problems(CHAPTER_SECONDS_BUDGET + 1, CHAPTER_MEMORY_BUDGET_MIB + 1)
+    assert len(over) == 2 and "ran for 61.0 s" in over[0] and "MiB" in over[1]
+    for bad in (-1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="seconds"):
+            budget_problems(bad, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="peak_mib"):
+        budget_problems(1.0, float("nan"))

@@ -13,20 +13,12 @@ import json
 import re
 from pathlib import Path
 
-import yaml
-
 import prefix_approx as pa
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 MAP = ROOT / "book" / "results_map.md"
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-CHAPTERS = [
-    entry["file"]
-    for part in TOC["parts"]
-    if part["caption"].startswith("Part")
-    for entry in part["chapters"]
-]
+CHAPTERS = pa.book_chapters(ROOT)
 
 #: A statement box with a label, as the chapters write them.
 BOX = re.compile(r"`{3,}\{prf:(?!proof)(\w+)\}[^\n]*\n(?::[\w-]+:[^\n]*\n)*?:label: ([\w-]+)")

@@ -12,7 +12,7 @@ Modules are named after the paper's objects:
 - `targets`: targets shared by chapters and tests, with their constants.
 - `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
   covering numbers.
-- `reproducibility`: the settings every chapter applies first.
+- `reproducibility`: the settings every chapter applies first, the chapter list and budgets.
 - `plotting`: the book's figure style.
 - `catalogue`: the public objects and the chapters that use them.
 """
@@ -60,7 +60,12 @@ from .kolmogorov_arnold import (
 )
 from .plotting import figure_size, smallest_text_pt, use_book_style
 from .reproducibility import (
+    CHAPTER_MEMORY_BUDGET_MIB,
+    CHAPTER_SECONDS_BUDGET,
     NotebookRun,
+    book_chapters,
+    book_pages,
+    budget_problems,
     execute_and_measure,
     package_versions,
     peak_memory_mib,
@@ -98,6 +103,8 @@ from .transformer import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHAPTER_MEMORY_BUDGET_MIB",
+    "CHAPTER_SECONDS_BUDGET",
     "DEFAULT_BLOCK_ELEMENTS",
     "ArrayLike",
     "AttentionHead",
@@ -115,6 +122,9 @@ __all__ = [
     "SphereNet",
     "TransformerPrefixes",
     "bessel_ratios",
+    "book_chapters",
+    "book_pages",
+    "budget_problems",
     "build_prefix",
     "cap_fraction",
     "circle_fourier_norms",

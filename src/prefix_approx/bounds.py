@@ -186,7 +186,13 @@ def modulus_delta(eps: float, modulus: Callable[[float], float]) -> float:
         raise TypeError(f"modulus must be a function of a distance; got {modulus!r:.60}")
 
     def ok(delta: float) -> bool:
-        value = float(modulus(2.0 * delta))
+        returned = modulus(2.0 * delta)
+        try:
+            value = float(returned)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"modulus must return a real number; got {returned!r:.40} at {2 * delta}"
+            ) from err
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"modulus must return finite values >= 0; got {value} at {2 * delta}")
         return value <= eps / 2

@@ -60,22 +60,28 @@ BOOK_STYLE = {
 def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> tuple[float, float]:
     """(width, height) in inches for a grid of `rows` x `cols` panels at the column width.
 
-    Raises ValueError for more than two panels side by side (unreadable on a phone) or a
-    non-positive count or height.
+    Raises ValueError for more than two panels side by side (unreadable on a phone), a count
+    below 1 or a height outside (0, 20] inches (NaN included); TypeError for a count that is
+    not an int or a height that is not a number.
 
     Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
     book/kolmogorov_arnold.ipynb, book/lemma3_core_head.ipynb, book/prefix_mixing.ipynb,
     book/seq2seq_universality.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb,
     book/theorem4_jackson_bounds.ipynb.
     """
-    if not (isinstance(rows, int) and isinstance(cols, int)) or rows < 1 or cols < 1:
-        raise ValueError(f"rows and cols must be integers >= 1; got {rows!r}, {cols!r}")
+    for name, value in (("rows", rows), ("cols", cols)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1; got {value}")
     if cols > 2:
         raise ValueError(
             f"at most 2 panels side by side fit a phone's width; got cols={cols}: stack them"
         )
-    if not panel_height > 0:
-        raise ValueError(f"panel_height must be > 0 inches; got {panel_height!r}")
+    if isinstance(panel_height, bool) or not isinstance(panel_height, int | float):
+        raise TypeError(f"panel_height must be a number of inches; got {panel_height!r}")
+    if not 0 < panel_height <= 20:
+        raise ValueError(f"panel_height must be in (0, 20] inches; got {panel_height!r}")
     height = panel_height * rows * (1.0 if cols == 1 else 0.85)
     return (COLUMN_WIDTH_IN, round(height, 2))
 
@@ -100,7 +106,7 @@ def smallest_text_pt(fig: Figure) -> float:
     overstates the smallest text. Raises TypeError for anything but a matplotlib Figure and
     ValueError for a figure without text.
 
-    Used in: no chapter by name (the site tests measure the figures' text with it).
+    Used in: no chapter by name (`use_book_style` records it beside every notebook figure).
     """
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")

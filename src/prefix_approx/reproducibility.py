@@ -1,8 +1,12 @@
-"""Settings every chapter applies first, and measurements for the book's reproducibility record.
+"""Settings every chapter applies first, the book's chapter list and budgets, and measurements.
 
-`set_deterministic_defaults` makes stored notebook outputs reproducible. `package_versions`,
-`peak_memory_mib` and `execute_and_measure` record the environment and each chapter's time and
-memory (executing notebooks needs nbclient and nbformat, which requirements.txt installs).
+`set_deterministic_defaults` makes stored notebook outputs reproducible. `book_pages` and
+`book_chapters` read the table of contents (`_toc.yml`): the one source of the chapter list for
+the tests, the budgets and the Binder rehearsal. `CHAPTER_SECONDS_BUDGET` and
+`CHAPTER_MEMORY_BUDGET_MIB` are the book's budget per chapter, and `budget_problems` says what
+exceeds them. `package_versions`, `peak_memory_mib` and `execute_and_measure` record the
+environment and a notebook's time and memory (executing notebooks needs nbclient and
+nbformat, which requirements.txt installs).
 """
 
 from __future__ import annotations
@@ -19,12 +23,87 @@ import torch
 from ._validation import check_positive_int
 
 __all__ = [
+    "CHAPTER_MEMORY_BUDGET_MIB",
+    "CHAPTER_SECONDS_BUDGET",
     "NotebookRun",
+    "book_chapters",
+    "book_pages",
+    "budget_problems",
     "execute_and_measure",
     "package_versions",
     "peak_memory_mib",
     "set_deterministic_defaults",
 ]
+
+
+#: Wall-clock seconds a chapter's cells may take on 2 cores (a laptop, a free Binder session).
+CHAPTER_SECONDS_BUDGET = 60.0
+
+#: Peak resident memory a chapter's kernel may reach, in MiB (Binder gives 2 GB in all).
+CHAPTER_MEMORY_BUDGET_MIB = 1536.0
+
+
+def _toc(root: str | Path) -> tuple[Path, dict]:
+    import yaml  # type: ignore[import-untyped]  # PyYAML: with Jupyter Book, and in binder/
+
+    root = Path(root)
+    toc_path = root / "_toc.yml"
+    if not toc_path.is_file():
+        raise ValueError(f"no _toc.yml in {str(root)!r}: pass the book's root folder")
+    toc = yaml.safe_load(toc_path.read_text())
+    if not isinstance(toc, dict) or "root" not in toc or not isinstance(toc.get("parts"), list):
+        raise ValueError(f"{toc_path} is not a Jupyter Book toc with a root and parts")
+    return root, toc
+
+
+def book_pages(root: str | Path = ".") -> list[str]:
+    """Every page of the book in reading order, as paths without suffix relative to `root`
+    (the folder holding `_toc.yml`), such as "book/theorem1_density"; the root page first.
+
+    Raises ValueError if `root` holds no `_toc.yml` or it is not a book's toc.
+
+    Used in: no chapter by name (the tests and the Binder rehearsal list pages with it).
+    """
+    root, toc = _toc(root)
+    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+def book_chapters(root: str | Path = ".") -> list[str]:
+    """The numbered chapters (the entries of the toc's numbered parts), in reading order, as
+    paths without suffix relative to `root`, such as "book/theorem1_density".
+
+    Raises ValueError as `book_pages` does.
+
+    Used in: book/reproducibility.ipynb.
+    """
+    root, toc = _toc(root)
+    return [
+        entry["file"] for part in toc["parts"] if part.get("numbered") for entry in part["chapters"]
+    ]
+
+
+def budget_problems(seconds: float, peak_mib: float | None) -> list[str]:
+    """What a chapter run of `seconds` (its cells' wall-clock time) and kernel peak memory
+    `peak_mib` (None when unknown, which passes) exceeds of the book's budget; [] if nothing.
+
+    Raises ValueError for a negative or non-finite time or memory.
+
+    Used in: no chapter by name (the test suite's chapter budgets apply it).
+    """
+    values = [("seconds", seconds)] + ([] if peak_mib is None else [("peak_mib", peak_mib)])
+    for name, value in values:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+        if value == float("inf"):
+            raise ValueError(f"{name} must be finite; got {value!r}")
+    problems = []
+    if seconds > CHAPTER_SECONDS_BUDGET:
+        problems.append(f"ran for {seconds:.1f} s (budget {CHAPTER_SECONDS_BUDGET:.0f} s)")
+    if peak_mib is not None and peak_mib > CHAPTER_MEMORY_BUDGET_MIB:
+        problems.append(
+            f"peaked at {peak_mib:.0f} MiB (budget {CHAPTER_MEMORY_BUDGET_MIB:.0f} MiB)"
+        )
+    return problems
 
 
 def set_deterministic_defaults(*, print_digits: int = 6) -> None:
@@ -99,16 +178,23 @@ class NotebookRun:
 def execute_and_measure(path: str | Path, *, timeout: int = 600) -> NotebookRun:
     """Execute the notebook at `path` in a fresh kernel (working directory: its folder),
     raising if a cell fails, and measure the time its cells take and the kernel's peak
-    memory. The notebook file is not modified.
+    memory. The notebook file is not modified. `timeout` is the limit per cell, in seconds.
 
-    Used in: book/reproducibility.ipynb.
+    Raises TypeError for a path that is not a str or Path or a timeout that is not an int,
+    ValueError for a path that is not an existing .ipynb file or a timeout below 1, and
+    nbclient's CellExecutionError if a cell fails.
+
+    Used in: no chapter by name (the reproducibility record shows how to measure a chapter).
     """
     import nbformat
     from nbclient import NotebookClient
 
+    if not isinstance(path, str | Path):
+        raise TypeError(f"path must be a str or Path; got {type(path).__name__} {path!r}")
     path = Path(path)
     if path.suffix != ".ipynb" or not path.is_file():
         raise ValueError(f"path must be an existing .ipynb file; got {str(path)!r}")
+    timeout = check_positive_int(timeout, "timeout")
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,

@@ -53,6 +53,21 @@ def _angle(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     )
 
 
+#: Default largest number of points (or prefix tokens) a builder makes before refusing:
+#: 4 million tokens of a core head on S^3 are about 300 MB.
+DEFAULT_MAX_POINTS = 4_000_000
+
+_FEWER = "Ask for fewer points, or raise max_points if the memory is there."
+
+
+def _check_point_budget(count: int, max_points: int, what: str, advice: str) -> None:
+    if count > max_points:
+        raise ValueError(
+            f"{what} would have about {count:.3g} points, more than max_points = "
+            f"{max_points:.3g} ({count * 8 / 2**30:.3g} GiB per coordinate). {advice}"
+        )
+
+
 def geodesic_distance(x: ArrayLike, y: ArrayLike) -> torch.Tensor:
     """Geodesic distance (angle in radians, in [0, pi]) between points of S^m.
 
@@ -79,15 +94,18 @@ def geodesic_distance(x: ArrayLike, y: ArrayLike) -> torch.Tensor:
     return _angle(x, y)
 
 
-def circle_points(n: int, *, offset: float = 0.0) -> torch.Tensor:
+def circle_points(
+    n: int, *, offset: float = 0.0, max_points: int = DEFAULT_MAX_POINTS
+) -> torch.Tensor:
     """`n` equally spaced points on S^1, shape (n, 2): angles offset + 2 pi j / n.
 
-    Their covering radius is exactly pi / n.
+    Their covering radius is exactly pi / n. Raises ValueError past `max_points` points.
 
     Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/lemma3_core_head.ipynb,
     book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n")
+    _check_point_budget(n, check_positive_int(max_points, "max_points"), "circle_points", _FEWER)
     offset = float(as_float64([offset], "offset")[0])
     # Reduce the offset to [-pi, pi] first (exactly): at offset 1e17 the spacing 2 pi / n
     # would otherwise be lost in rounding and all n points would coincide.
@@ -96,16 +114,18 @@ def circle_points(n: int, *, offset: float = 0.0) -> torch.Tensor:
     return torch.stack((torch.cos(angles), torch.sin(angles)), dim=-1)
 
 
-def fibonacci_sphere(n: int) -> torch.Tensor:
+def fibonacci_sphere(n: int, *, max_points: int = DEFAULT_MAX_POINTS) -> torch.Tensor:
     """`n` nearly uniform points on S^2 on a Fibonacci (golden-angle) spiral, shape (n, 3).
 
     Point j has height z = 1 - (2j + 1)/n and longitude j times the golden angle
-    pi (3 - sqrt 5), so every point stands for the same area 4 pi / n.
+    pi (3 - sqrt 5), so every point stands for the same area 4 pi / n. Raises ValueError past
+    `max_points` points.
 
     Used in: book/lemma3_core_head.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb,
     book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n")
+    _check_point_budget(n, check_positive_int(max_points, "max_points"), "fibonacci_sphere", _FEWER)
     j = torch.arange(n, dtype=torch.float64)
     z = 1.0 - (2.0 * j + 1.0) / n
     radius = torch.sqrt((1.0 - z * z).clamp_min(0.0))
@@ -113,17 +133,22 @@ def fibonacci_sphere(n: int) -> torch.Tensor:
     return torch.stack((radius * torch.cos(longitude), radius * torch.sin(longitude), z), dim=-1)
 
 
-def random_sphere_points(n: int, m: int, *, seed: int) -> torch.Tensor:
+def random_sphere_points(
+    n: int, m: int, *, seed: int, max_points: int = DEFAULT_MAX_POINTS
+) -> torch.Tensor:
     """`n` independent uniform random points on S^m, shape (n, m+1), from seed `seed`.
 
     Normalised standard Gaussian vectors, drawn from a private `torch.Generator`, so the
-    result depends on `seed` only.
+    result depends on `seed` only. Raises ValueError past `max_points` points.
 
     Used in: book/corollary2_elementwise.ipynb, book/lemma3_core_head.ipynb,
     book/sphere_nets.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n", minimum=0)
     m = check_positive_int(m, "m")
+    _check_point_budget(
+        n, check_positive_int(max_points, "max_points"), "random_sphere_points", _FEWER
+    )
     generator = torch.Generator().manual_seed(check_seed(seed))
     points = torch.randn((n, m + 1), generator=generator, dtype=torch.float64)
     return points / torch.linalg.vector_norm(points, dim=-1, keepdim=True)
@@ -262,10 +287,6 @@ def _cubed_radius(m: int, cells: int) -> float:
     return worst
 
 
-#: Default largest number of points (or prefix tokens) a builder makes before refusing:
-#: 4 million tokens of a core head on S^3 are about 300 MB.
-DEFAULT_MAX_POINTS = 4_000_000
-
 #: Largest number of (cell, corner) pairs `_cubed_radius` examines (its cost).
 _MAX_RADIUS_CHECKS = 2**21
 
@@ -294,14 +315,6 @@ def delta_net_size_bound(m: int, delta: float) -> int:
     if m == 1:
         return max(2, math.ceil(math.pi / delta - 1e-12))
     return cubed_sphere_size(m, math.ceil(math.pi * math.sqrt(2 * m) / (4 * delta)))
-
-
-def _check_point_budget(count: int, max_points: int, what: str, advice: str) -> None:
-    if count > max_points:
-        raise ValueError(
-            f"{what} would have about {count:.3g} points, more than max_points = "
-            f"{max_points:.3g} ({count * 8 / 2**30:.3g} GiB per coordinate). {advice}"
-        )
 
 
 def cubed_sphere_net(
@@ -405,7 +418,18 @@ def covering_number_lower_bound(m: int, delta: float) -> int:
     `delta` around the net's points cover the sphere, so there are at least
     1 / cap_fraction(m, delta) of them.
 
+    Raises TypeError or ValueError, naming `m` or `delta`, for a dimension that is not an
+    integer >= 1 or a radius that is not a finite number > 0, and ValueError when the cap is
+    too small for its area to be a float (the bound would exceed about 10^308).
+
     Used in: book/course.ipynb, book/sphere_nets.ipynb.
     """
+    m = check_positive_int(m, "m")
+    delta = check_positive_float(delta, "delta")
     fraction = cap_fraction(m, delta)
+    if not fraction > 0.0 or 1.0 / fraction == math.inf:
+        raise ValueError(
+            f"a cap of radius delta = {delta:g} on S^{m} covers less than 1e-308 of the sphere: "
+            "the covering number exceeds what a float can hold; use a larger delta or smaller m"
+        )
     return max(1, math.ceil(1.0 / fraction - 1e-9))

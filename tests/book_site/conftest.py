@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from prefix_approx import book_pages
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -48,8 +50,7 @@ def config() -> dict:
 @pytest.fixture(scope="session")
 def chapters() -> list[str]:
     """Pages of the book (paths without suffix, such as book/theorem1_density), in toc order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [e["file"] for part in toc["parts"] for e in part["chapters"]]
+    return book_pages(ROOT)
 
 
 @pytest.fixture(scope="session")
