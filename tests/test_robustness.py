@@ -278,3 +278,109 @@ def test_empty_queries_give_empty_outputs() -> None:
 def test_max_len_of_10_to_400_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"max_len must be an integer <= about 10\^300"):
         pa.build_prefix(lambda x: x[:, :1], m=1, eps=0.3, lipschitz=1, bound=1, max_len=10**400)
+
+
+# ------------------------------------------------- second round of probes (issue 9, session 16)
+def test_average_of_two_values_of_1_5e308_is_1_5e308() -> None:
+    """Zero scores and two values 1.5e308: the unnormalised sum overflowed to inf."""
+    head = pa.AttentionHead([[0.0]], [[0.0]], [[1.0]])
+    out = head([[1.0]], [[1.5e308], [1.5e308]], None)
+    assert out.item() == 1.5e308
+
+
+@given(
+    exponent=st.integers(min_value=-300, max_value=307),
+    n=st.integers(min_value=1, max_value=40),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_softmax_average_never_leaves_the_values_range(exponent: int, n: int, seed: int) -> None:
+    """The head's output is a convex combination of the values: it stays within their range
+    at every magnitude float64 holds, never inf."""
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.rand((n, 1), generator=generator, dtype=f64) * 1.7 * 10.0**exponent
+    keys = torch.randn((n, 1), generator=generator, dtype=f64)
+    head = pa.AttentionHead([[1.0, 0.0]], [[1.0, 0.0]], [[0.0, 1.0]])
+    out = head([[1.0, 0.0]], torch.cat((keys, values), dim=1), None).item()
+    assert math.isfinite(out)
+    assert values.min().item() * (1 - 1e-12) <= out <= values.max().item() * (1 + 1e-12)
+
+
+def test_merge_partial_of_integer_tensors_is_2() -> None:
+    """int64 tensors failed inside logaddexp; they are converted: (1 + 3) / 2 = 2."""
+    part = pa.PartialAttention
+    merged = pa.merge_partial(
+        part(torch.tensor([0]), torch.tensor([[1]])), part(torch.tensor([0]), torch.tensor([[3]]))
+    )
+    assert merged.output.dtype == f64 and merged.output.item() == 2.0
+    assert merged.log_normaliser.item() == pytest.approx(math.log(2.0), rel=1e-15)
+
+
+def test_merge_partial_of_lists_names_the_field() -> None:
+    """Lists failed with AttributeError: 'list' object has no attribute 'shape'."""
+    with pytest.raises(TypeError, match=r"first\.log_normaliser must be a real torch tensor"):
+        pa.merge_partial(pa.PartialAttention([0.0], [[1.0]]), pa.PartialAttention([0.0], [[3.0]]))
+
+
+@pytest.mark.parametrize("scale", [float("nan"), float("inf"), -1.0, "big", 1j])
+def test_random_head_names_a_bad_scale(scale: object) -> None:
+    """NaN and inf scales failed as 'w_query must be finite'; strings in float()."""
+    with pytest.raises((TypeError, ValueError), match="scale"):
+        pa.AttentionHead.random(3, 2, 2, seed=0, scale=scale)  # type: ignore[arg-type]
+
+
+def test_control_points_read_back_at_lam_1e308() -> None:
+    """The key block's norm overflowed at lam = 1e308 and the points read back as 0."""
+    points = pa.circle_points(5, offset=0.1)
+    prefix = pa.core_prefix(points, torch.ones((5, 1), dtype=f64), 1e308)
+    assert torch.allclose(prefix.control_points, points, rtol=1e-14, atol=1e-15)
+
+
+def test_core_prefix_refuses_a_lam_whose_keys_underflow() -> None:
+    """lam = 5e-324 turned the keys into 0 and the control points into NaN."""
+    points = pa.circle_points(5, offset=0.1)
+    with pytest.raises(ValueError, match="lam must be >= 1e-300"):
+        pa.core_prefix(points, torch.ones((5, 1), dtype=f64), 5e-324)
+    prefix = pa.core_prefix(points, torch.ones((5, 1), dtype=f64), 1e-300)
+    assert torch.allclose(prefix.control_points, points, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pa.circle_points(2**40),
+        lambda: pa.fibonacci_sphere(10**9),
+        lambda: pa.random_sphere_points(10**8, 3, seed=0),
+    ],
+)
+def test_point_sets_past_the_budget_are_refused_at_once(call) -> None:  # type: ignore[no-untyped-def]
+    """circle_points(2**40) allocated until it was killed."""
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="more than max_points"):
+        call()
+    assert time.perf_counter() - start < 1.0
+
+
+def test_covering_number_lower_bound_of_a_vanishing_cap() -> None:
+    """m = 1000, delta = 1e-3: the cap fraction underflowed and 1 / 0 raised ZeroDivisionError."""
+    with pytest.raises(ValueError, match="covers less than 1e-308"):
+        pa.covering_number_lower_bound(1000, 1e-3)
+    with pytest.raises(ValueError, match="delta"):
+        pa.covering_number_lower_bound(2, 0.0)
+    assert pa.covering_number_lower_bound(2, math.pi) == 1
+
+
+@pytest.mark.parametrize("returned", ["small", None])
+def test_a_modulus_that_returns_no_number_is_named(returned: object) -> None:
+    with pytest.raises(TypeError, match="modulus must return a real number"):
+        pa.modulus_delta(0.1, lambda t: returned)
+
+
+@pytest.mark.parametrize("timeout", ["soon", -5, True, float("nan")])
+def test_execute_and_measure_names_a_bad_timeout(timeout: object, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import nbformat
+
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    with pytest.raises((TypeError, ValueError), match="timeout"):
+        pa.execute_and_measure(path, timeout=timeout)  # type: ignore[arg-type]

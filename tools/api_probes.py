@@ -1517,14 +1517,14 @@ def core_head_probes() -> None:
     probe(
         "CorePrefix.accessors",
         "CorePrefix",
-        "len, control_points, values, guaranteed_error of a core_prefix",
+        "len, control_points, values, guaranteed of a core_prefix",
         prefix,
         Check(
             lambda pr: (
                 len(pr) == 5
                 and compare(pr.control_points, points, 1e-14, 1e-15)[0]
                 and compare(pr.values, values, 0, 0)[0]
-                and pr.guaranteed_error is None
+                and pr.guaranteed is None
             )
         ),
     )
@@ -4816,7 +4816,7 @@ def record_probes() -> None:
             lambda r: (
                 r.max_len == 3
                 and isinstance(r.parameters, api("DensityParameters"))
-                and r.guaranteed_error == r.parameters.guaranteed
+                and r.guaranteed == r.parameters.guaranteed
             )
         ),
     )

@@ -42,6 +42,7 @@ from .bounds import (
 )
 from .catalogue import PublicObject, public_objects
 from .core_head import (
+    MIN_LAM,
     CoreHead,
     CorePrefix,
     build_prefix,
@@ -106,6 +107,7 @@ __all__ = [
     "CHAPTER_MEMORY_BUDGET_MIB",
     "CHAPTER_SECONDS_BUDGET",
     "DEFAULT_BLOCK_ELEMENTS",
+    "MIN_LAM",
     "ArrayLike",
     "AttentionHead",
     "CoreHead",

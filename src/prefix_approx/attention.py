@@ -23,7 +23,14 @@ from dataclasses import dataclass
 import torch
 import torch.utils.checkpoint
 
-from ._validation import ArrayLike, as_float64, check_flag, check_positive_int, check_seed
+from ._validation import (
+    ArrayLike,
+    as_float64,
+    check_flag,
+    check_nonnegative_float,
+    check_positive_int,
+    check_seed,
+)
 
 #: Default number of query-token scores held in memory at once (16 MiB in float64).
 DEFAULT_BLOCK_ELEMENTS = 2**21
@@ -122,6 +129,7 @@ def merge_partial(first: PartialAttention, second: PartialAttention) -> PartialA
     """
     if not isinstance(first, PartialAttention) or not isinstance(second, PartialAttention):
         raise TypeError("merge_partial expects two PartialAttention objects")
+    first, second = _float64_partial(first, "first"), _float64_partial(second, "second")
     for name, part in (("first", first), ("second", second)):
         if part.log_normaliser.shape != part.output.shape[:-1]:
             raise ValueError(
@@ -137,6 +145,48 @@ def merge_partial(first: PartialAttention, second: PartialAttention) -> PartialA
     w_first, w_second = _block_weights(first.log_normaliser, second.log_normaliser)
     output = w_first[..., None] * first.output + w_second[..., None] * second.output
     return PartialAttention(log_normaliser=log_z, output=output)
+
+
+def _value_scale(tokens: torch.Tensor, w_value: torch.Tensor) -> float:
+    """1.0, or a power of two 2^-e such that the sum of all |W_V t| over `tokens` (..., M, D),
+    scaled by it, stays below 2^1000. Bounded through max |t_i| and max |W_ij| in the log
+    domain: |W_V t| <= max|W| sqrt(#W) max|t| sqrt(D). NaN or infinite entries give 1.0 (they
+    propagate as they are)."""
+    if tokens.numel() == 0 or w_value.numel() == 0:
+        return 1.0
+    low, high = torch.aminmax(tokens)  # no |tokens| copy: a prefix may be gigabytes
+    largest_token = max(-float(low), float(high))
+    largest_weight = float(w_value.abs().amax())
+    if not (math.isfinite(largest_token) and math.isfinite(largest_weight)):
+        return 1.0
+    if largest_token == 0.0 or largest_weight == 0.0:
+        return 1.0
+    log2_bound = (
+        math.log2(largest_token)
+        + math.log2(largest_weight)
+        + 0.5 * math.log2(w_value.numel() * tokens.shape[-1])
+        + math.log2(tokens.shape[-2])
+    )
+    if log2_bound < 1000:
+        return 1.0
+    # Finite values are below 2^1024, so 2^-1000 always suffices (and stays a normal float).
+    return 2.0 ** -min(math.ceil(log2_bound) - 1000, 1000)
+
+
+def _float64_partial(part: PartialAttention, name: str) -> PartialAttention:
+    """`part` with float64 CPU tensors; integer or other float tensors are converted. Anything
+    else is a TypeError naming the field (-inf and NaN are legitimate entries here)."""
+    fields = {}
+    for field in ("log_normaliser", "output"):
+        value = getattr(part, field)
+        if not isinstance(value, torch.Tensor) or value.is_complex() or value.dtype == torch.bool:
+            kind = type(value).__name__ if not isinstance(value, torch.Tensor) else value.dtype
+            raise TypeError(
+                f"{name}.{field} must be a real torch tensor, as AttentionHead.attend returns; "
+                f"got {kind}"
+            )
+        fields[field] = value.to(device="cpu", dtype=torch.float64)
+    return PartialAttention(**fields)
 
 
 def _block_weights(
@@ -198,13 +248,17 @@ class AttentionHead(torch.nn.Module):
     ) -> AttentionHead:
         """A head with i.i.d. Gaussian weights of standard deviation `scale / sqrt(d_model)`.
 
+        Raises TypeError or ValueError, naming the argument, for dimensions that are not
+        integers >= 1, a seed that is not an integer >= 0 or a scale that is not a finite
+        number >= 0.
+
         Used in: chapter "Attention, prefixes and prompts".
         """
         d_model = check_positive_int(d_model, "d_model")
         d_qk = check_positive_int(d_qk, "d_qk")
         d_value = check_positive_int(d_value, "d_value")
         generator = torch.Generator().manual_seed(check_seed(seed))
-        std = float(scale) / math.sqrt(d_model)
+        std = check_nonnegative_float(scale, "scale") / math.sqrt(d_model)
 
         def draw(rows: int) -> torch.Tensor:
             shape = (rows, d_model)
@@ -323,6 +377,9 @@ class AttentionHead(torch.nn.Module):
         # Scores are finite for finite tokens unless |W_Q h| |W_K t| passes float64's range;
         # only then are the tiles checked (see _check_scores), so the usual case costs nothing.
         query_norm = float(torch.linalg.vector_norm(projected, dim=-1).max()) if n_queries else 0.0
+        # Values are summed unnormalised: scale them by a power of two (exact) when the sum
+        # of every value could pass float64's range (two values of 1.5e308 would give inf).
+        value_scale = _value_scale(tokens, self.w_value)
         running_max = torch.full((n_batch, n_queries), -math.inf, dtype=torch.float64)
         running_sum = torch.zeros((n_batch, n_queries), dtype=torch.float64)
         accumulator = torch.zeros((n_batch, n_queries, self.d_value), dtype=torch.float64)
@@ -330,6 +387,8 @@ class AttentionHead(torch.nn.Module):
             chunk = tokens[:, start : start + token_block]
             keys = chunk @ self.w_key.T  # (1 or B, k, d_qk)
             values = chunk @ self.w_value.T  # (1 or B, k, d_v)
+            if value_scale != 1.0:
+                values = values * value_scale
             for q_start in range(0, n_queries, query_block):
                 rows = slice(q_start, q_start + query_block)
                 scores = projected[:, rows] @ keys.transpose(-1, -2)  # (B, q, k)
@@ -361,6 +420,8 @@ class AttentionHead(torch.nn.Module):
             accumulator / running_sum.clamp_min(1e-300)[..., None],
             torch.zeros_like(accumulator),
         )
+        if value_scale != 1.0:
+            output = output / value_scale
         return PartialAttention(
             log_normaliser=log_z.reshape(*batch, n_queries),
             output=output.reshape(*batch, n_queries, self.d_value),

@@ -48,6 +48,7 @@ from .bounds import (
 from .sphere import DEFAULT_MAX_POINTS, SphereNet, circle_points, delta_net, nearest_point
 
 __all__ = [
+    "MIN_LAM",
     "CoreHead",
     "CorePrefix",
     "build_prefix",
@@ -81,8 +82,10 @@ class CorePrefix:
 
     @property
     def control_points(self) -> torch.Tensor:
-        """The control points c_j (N, m+1), read back from the key block."""
+        """The control points c_j (N, m+1), read back from the key block (scaled by its largest
+        entry first, so that lam up to 1.8e308 does not overflow the norm)."""
         keys = self.tokens[:, self.m + 1 : 2 * (self.m + 1)]
+        keys = keys / keys.abs().amax(dim=-1, keepdim=True)
         return keys / torch.linalg.vector_norm(keys, dim=-1, keepdim=True)
 
     @property
@@ -230,9 +233,14 @@ class CoreHead(torch.nn.Module):
         return merge_partial(from_prefix, from_inputs).output
 
 
+#: Smallest inverse temperature `core_prefix` accepts: lam c_j stays a normal float for every
+#: coordinate of c_j above 1e-8 in size.
+MIN_LAM = 1e-300
+
+
 def core_prefix(control_points: ArrayLike, values: ArrayLike, lam: float) -> CorePrefix:
     """The prefix [0; lam c_j; v_j] for explicit control points `control_points` (N, m+1) on
-    S^m, values `values` (N, k) and inverse temperature `lam` > 0.
+    S^m, values `values` (N, k) and inverse temperature `lam` in [`MIN_LAM`, 1.8e308].
 
     Large lam on a fixed point set gives nearest-control-point (Voronoi) interpolation;
     lam of order N^(2/m) gives a normalised von Mises-Fisher kernel smoother.
@@ -252,6 +260,11 @@ def core_prefix(control_points: ArrayLike, values: ArrayLike, lam: float) -> Cor
     if vals.shape[1] == 0:
         raise ValueError("values must have at least one column (k >= 1)")
     lam = check_positive_float(lam, "lam")
+    if lam < MIN_LAM:
+        raise ValueError(
+            f"lam must be >= {MIN_LAM:g}; got {lam:g}: below it lam c_j underflows and the "
+            "control points are lost (the head is a plain average from lam ~ 1e-17 on anyway)"
+        )
     m = points.shape[1] - 1
     zeros = torch.zeros_like(points)
     tokens = torch.cat((zeros, lam * points, vals), dim=1)
