@@ -13,6 +13,7 @@ Modules are named after the paper's objects:
 - `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
   covering numbers.
 - `reproducibility`: the settings every chapter applies first, the chapter list and budgets.
+- `lower_bounds`: lower bounds on the prefix length (the book's own).
 - `plotting`: the book's figure style.
 - `catalogue`: the public objects and the chapters that use them.
 """
@@ -58,6 +59,11 @@ from .kolmogorov_arnold import (
     ka_product,
     ka_shift,
     ka_times_mean,
+)
+from .lower_bounds import (
+    continuous_prefix_length_lower_bound,
+    packing_number_lower_bound,
+    prefix_weight_upper_bound,
 )
 from .plotting import figure_size, smallest_text_pt, use_book_style
 from .reproducibility import (
@@ -131,6 +137,7 @@ __all__ = [
     "cap_fraction",
     "circle_fourier_norms",
     "circle_points",
+    "continuous_prefix_length_lower_bound",
     "core_prefix",
     "covering_number_lower_bound",
     "covering_radius",
@@ -165,8 +172,10 @@ __all__ = [
     "modulus_delta",
     "nearest_point",
     "package_versions",
+    "packing_number_lower_bound",
     "paper_prefix_length_exponent",
     "peak_memory_mib",
+    "prefix_weight_upper_bound",
     "public_objects",
     "random_sphere_points",
     "set_deterministic_defaults",

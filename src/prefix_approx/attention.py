@@ -214,7 +214,8 @@ class AttentionHead(torch.nn.Module):
     the token (model) dimension. Scores are <W_Q h, W_K t> with no extra scaling. The weights
     are stored as float64 buffers: they never change after construction.
 
-    Used in: book/attention_prefixes_prompts.ipynb, book/course.ipynb.
+    Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
+    book/course.ipynb.
     """
 
     w_query: torch.Tensor

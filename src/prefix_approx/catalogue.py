@@ -23,6 +23,7 @@ MODULES = (
     "core_head",
     "bounds",
     "targets",
+    "lower_bounds",
     "kolmogorov_arnold",
     "transformer",
     "reproducibility",

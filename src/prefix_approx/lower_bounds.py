@@ -1,0 +1,106 @@
+"""Lower bounds on the prefix length: how close the book's upper bounds are to the best possible.
+
+`packing_number_lower_bound` counts disjoint caps that certainly fit on S^m.
+`continuous_prefix_length_lower_bound` is the book's lower bound for prefix rules that depend
+continuously on the target (Theorem "Lower bound for continuous prefix rules" in the chapter
+on Theorem 4): a topological argument (Borsuk-Ulam) on a family of bumps in disjoint caps.
+`prefix_weight_upper_bound` bounds the attention a fixed prefix keeps against T input tokens,
+for any head.
+
+These are the book's own results; the paper states no lower bound, and as far as we know none
+was published for approximation by prefixes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._validation import as_float64, check_positive_float, check_positive_int
+from .sphere import cap_fraction
+
+__all__ = [
+    "continuous_prefix_length_lower_bound",
+    "packing_number_lower_bound",
+    "prefix_weight_upper_bound",
+]
+
+
+def packing_number_lower_bound(m: int, radius: float) -> int:
+    """A number of pairwise disjoint open caps of geodesic radius `radius` that certainly fit
+    on S^m: ceil(1 / cap_fraction(m, 2 radius)).
+
+    Proof: take centres pairwise at least 2 radius apart, as many as fit (a maximal set).
+    Their open caps of radius `radius` are disjoint, and by maximality the caps of radius
+    2 radius cover S^m, so there are at least 1 / cap_fraction(m, 2 radius) centres.
+
+    Raises TypeError or ValueError, naming the argument, for m not an integer >= 1 or a radius
+    that is not a finite number > 0, and ValueError when 1 / cap_fraction overflows a float.
+
+    Used in: no chapter by name (continuous_prefix_length_lower_bound counts caps with it).
+    """
+    m = check_positive_int(m, "m")
+    radius = check_positive_float(radius, "radius")
+    fraction = cap_fraction(m, min(2.0 * radius, math.pi))
+    if not fraction > 0.0 or 1.0 / fraction == math.inf:
+        raise ValueError(
+            f"caps of radius {radius:g} on S^{m} are too small for their number to be a float; "
+            "use a larger radius or a smaller m"
+        )
+    return max(1, math.ceil(1.0 / fraction - 1e-9))
+
+
+def continuous_prefix_length_lower_bound(
+    m: int, *, eps: float, lipschitz: float, bound: float, token_dim: int
+) -> int:
+    """The fewest prefix tokens any continuous prefix rule needs for sup error `eps` on the
+    L-Lipschitz targets S^m -> R bounded by B (the book's lower bound).
+
+    Setting: a prefix rule maps each target f to N tokens of `token_dim` = D numbers,
+    continuously for the sup norm, and some decoder (any head, any function of the prefix and
+    the point) reaches sup error at most eps for every target of the class. Then
+    N D >= 1 / cap_fraction(m, 2 eps / L), hence N >= ceil(1 / (D cap_fraction(m, 2 eps / L))),
+    which grows like (L / eps)^m. Needs eps < B (for eps >= B the decoder 0 already does it).
+    The prefixes of `build_prefix` (result C) come from such a rule, with D = 2(m+1) + 1.
+
+    Raises TypeError or ValueError, naming the argument, for a wrong type or a value out of
+    range (m, token_dim integers >= 1; eps, lipschitz, bound finite and > 0; eps < bound).
+
+    Used in: book/theorem4_jackson_bounds.ipynb.
+    """
+    m = check_positive_int(m, "m")
+    eps = check_positive_float(eps, "eps")
+    lipschitz = check_positive_float(lipschitz, "lipschitz")
+    bound = check_positive_float(bound, "bound")
+    token_dim = check_positive_int(token_dim, "token_dim")
+    if not eps < bound:
+        raise ValueError(
+            f"the lower bound needs eps < bound; got eps = {eps:g}, bound = {bound:g} (for "
+            "eps >= bound the zero output already meets eps and no prefix is needed)"
+        )
+    fraction = cap_fraction(m, min(2.0 * eps / lipschitz, math.pi))
+    if not fraction > 0.0:
+        raise ValueError(
+            f"eps / lipschitz = {eps / lipschitz:g} is too small on S^{m}: the number of caps "
+            "overflows a float"
+        )
+    return max(1, math.ceil(1.0 / (token_dim * fraction) - 1e-9))
+
+
+def prefix_weight_upper_bound(log_prefix_normaliser: float, n_inputs: int, floor: float) -> float:
+    """An upper bound on the share rho = Z_P / (Z_P + Z_X) of attention that a fixed prefix
+    keeps against `n_inputs` = T input tokens, for any head: if every input token's score is
+    at least `floor` = -kappa, then Z_X >= T e^(-kappa) and
+    rho <= Z_P / (Z_P + T e^(-kappa)) = sigmoid(log Z_P - log T + kappa), which tends to 0 as
+    T grows. Computed in the log domain, so any log Z_P is accepted.
+
+    Raises TypeError or ValueError, naming the argument, for a log normaliser or floor that is
+    not a finite number, or n_inputs not an integer >= 1.
+
+    Used in: book/corollary2_elementwise.ipynb.
+    """
+    log_z = float(as_float64([log_prefix_normaliser], "log_prefix_normaliser")[0])
+    n_inputs = check_positive_int(n_inputs, "n_inputs")
+    floor = float(as_float64([floor], "floor")[0])
+    t = log_z - math.log(n_inputs) - floor
+    # sigmoid(t), without overflow for either sign of t
+    return 1.0 / (1.0 + math.exp(-t)) if t >= 0 else math.exp(t) / (1.0 + math.exp(t))
