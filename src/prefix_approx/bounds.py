@@ -46,8 +46,9 @@ __all__ = [
     "smooth_circle_parameters",
 ]
 
-#: The largest net radius delta the Lipschitz construction uses: it needs 2 delta <= pi/2 so
-#: that points farther than 2 delta have <x, c> < cos(2 delta) and cos(delta) stays large.
+#: The largest net radius delta the Lipschitz construction uses. The far term needs only
+#: 2 delta <= pi (cos decreases on [0, pi], so points farther than 2 delta have
+#: <x, c> < cos 2 delta); delta <= pi/4 keeps cos(delta) >= 1/sqrt(2) for the input term.
 MAX_DELTA = math.pi / 4
 
 
