@@ -25,6 +25,8 @@ from prefix_approx import (
     ka_shift,
     ka_times_mean,
     ka_transformer,
+    key_writing_prefixes,
+    key_writing_transformer,
     mixing_prefixes,
     mixing_transformer,
 )
@@ -209,6 +211,98 @@ def test_no_prefix_lets_the_mixing_model_shift(seed: int, n_tokens: int, scale: 
     targets = ka_shift(3)(x)[:, 2, 0]
     assert (targets[0] - targets[1]).abs().item() == 1.0
     assert max((out - targets).abs().tolist()) >= 0.5 - 1e-9
+
+
+# ------------------------------------------- what a prefix in layer 1 does to layer 2
+#: Rounding of a softmax average of n tokens in [0, 1], far above it in float64.
+ROUNDING = 1e-14
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    n=st.integers(2, 9),
+    offset=st.integers(-20, 20),
+    eps=st.floats(1e-9, 0.5),
+    seed=st.integers(0, 10_000),
+)
+def test_first_layer_prefix_makes_the_second_layer_shift(
+    n: int, offset: int, eps: float, seed: int
+) -> None:
+    """With the layer-1 prefix of key_writing_prefixes, layer 2 outputs x_((i - offset) mod n)
+    within the guarantee <= eps; this fails if the first prefix is removed (next test)."""
+    if offset % n == 0:
+        return
+    model = key_writing_transformer(n)
+    prefixes = key_writing_prefixes(model, eps=eps, offset=offset)
+    assert prefixes.tokens[0] is not None and prefixes.tokens[1] is None
+    assert prefixes.total_tokens == n and prefixes.guaranteed <= eps
+    x = sequences(200, n, seed=seed)
+    error = (model(x, prefixes)[..., 0] - x.roll(offset, dims=1)).abs().max().item()
+    assert error <= prefixes.guaranteed + ROUNDING
+
+
+def test_without_the_first_prefix_no_second_prefix_shifts() -> None:
+    """Remove the layer-1 prefix: layer 2 writes the mean, and whatever its own prefix, it
+    gives two sequences with the same mean the same output while their shift targets differ
+    by 1, so the error is at least 1/2."""
+    model = key_writing_transformer(3)
+    built = key_writing_prefixes(model, eps=1e-6)
+    pair = torch.tensor([[0.0, 1.0, 0.5], [1.0, 0.0, 0.5]], dtype=torch.float64)
+    targets = pair.roll(1, dims=1)[:, 2]
+    assert (model(pair, built)[:, 2, 0] - targets).abs().max().item() <= 1e-6
+    x = sequences(200, 3, seed=5)
+    mean = model(x, [None, None])[..., 0]
+    assert torch.allclose(mean, x.mean(1, keepdim=True).expand_as(mean), atol=1e-15)
+    g = torch.Generator().manual_seed(6)
+    for _ in range(20):
+        second = torch.randn((7, model.d_model), generator=g, dtype=torch.float64)
+        out = model(pair, [None, 3 * second])[:, 2, 0]
+        assert out[0].item() == pytest.approx(out[1].item(), abs=1e-9)
+        assert (out - targets).abs().max().item() >= 0.5 - 1e-9
+
+
+def test_first_layer_prefix_turns_a_uniform_head_into_a_permutation() -> None:
+    """Layer 2's attention over the tokens: uniform without the layer-1 prefix, the cyclic
+    shift by `offset` with it (weight at least 1 - guaranteed on position i - offset)."""
+    n, offset = 4, 3
+    model = key_writing_transformer(n)
+    prefixes = key_writing_prefixes(model, eps=1e-8, offset=offset)
+    x = sequences(50, n, seed=7)
+    head = model.layers[1].head
+    with_prefix = model.trace(x, prefixes)[1]
+    without = model.trace(x, [None, None])[1]
+    uniform = head.attention_weights(without, None, without)
+    assert torch.allclose(uniform, torch.full_like(uniform, 1 / n), atol=1e-15)
+    weights = head.attention_weights(with_prefix, None, with_prefix)
+    # Row i has its 1 in column (i - offset) mod n.
+    permutation = torch.eye(n, dtype=torch.float64).roll(-offset, dims=1)
+    assert (weights - permutation).abs().max().item() <= prefixes.guaranteed
+    # The weights of the model do not change: only the prefix differs.
+    assert list(model.parameters()) == []
+
+
+def test_key_writing_arguments_raise_clear_errors() -> None:
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        key_writing_transformer(1)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        key_writing_transformer(2.0)  # type: ignore[arg-type]
+    model = key_writing_transformer(3)
+    with pytest.raises(ValueError, match="for the 'key-writing' route"):
+        key_writing_prefixes(mixing_transformer(3), eps=0.1)
+    with pytest.raises(TypeError, match="must be a PrefixedTransformer"):
+        key_writing_prefixes("model", eps=0.1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="eps must be < 1"):
+        key_writing_prefixes(model, eps=1.0)
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        key_writing_prefixes(model, eps=0.0)
+    with pytest.raises(ValueError, match="offset must not be 0 modulo n = 3"):
+        key_writing_prefixes(model, eps=0.1, offset=6)
+    with pytest.raises(TypeError, match="offset must be an integer"):
+        key_writing_prefixes(model, eps=0.1, offset=1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="offset must be an integer"):
+        key_writing_prefixes(model, eps=0.1, offset=True)
+    with pytest.raises(ValueError, match="built for the 'key-writing' route"):
+        mixing_transformer(3)(torch.zeros(1, 3), key_writing_prefixes(model, eps=0.1))
 
 
 # ----------------------------------------------------------------------- bad input

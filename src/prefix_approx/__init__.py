@@ -8,7 +8,8 @@ Modules are named after the paper's objects:
 - `core_head`: the core head, its prefixes, and `build_prefix` (result C).
 - `bounds`: error bounds and the parameters they imply.
 - `kolmogorov_arnold`: explicit Kolmogorov-Arnold representations of sequence targets.
-- `transformer`: the prefixed transformer of Part III, its two routes and their prefixes.
+- `transformer`: the prefixed transformer of Part III, its two routes, the two models of the
+  chapter on mixing, and their prefixes.
 - `targets`: targets shared by chapters and tests, with their constants.
 - `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
   covering numbers.
@@ -103,6 +104,8 @@ from .transformer import (
     gather_transformer,
     ka_prefixes,
     ka_transformer,
+    key_writing_prefixes,
+    key_writing_transformer,
     mixing_prefixes,
     mixing_transformer,
 )
@@ -162,6 +165,8 @@ __all__ = [
     "ka_shift",
     "ka_times_mean",
     "ka_transformer",
+    "key_writing_prefixes",
+    "key_writing_transformer",
     "lipschitz_delta",
     "lipschitz_error_bound",
     "lipschitz_parameters",

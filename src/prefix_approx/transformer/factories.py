@@ -1,5 +1,5 @@
-"""The three fixed architectures: the Kolmogorov-Arnold route, the gather route and the
-mixing model. Their weights depend on n and k only."""
+"""The fixed architectures: the Kolmogorov-Arnold route, the gather route, the mixing model
+and the key-writing model. Their weights depend on n and k only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from .._validation import check_positive_int
 from ..attention import AttentionHead
 from .model import PrefixedTransformer, _Layer, _Layout
 
-__all__ = ["COPY_SHARPNESS", "gather_transformer", "ka_transformer", "mixing_transformer"]
+__all__ = [
+    "COPY_SHARPNESS",
+    "gather_transformer",
+    "ka_transformer",
+    "key_writing_transformer",
+    "mixing_transformer",
+]
 
 #: Inverse temperature of the fixed copy heads of the gather route. A wrong position gets a
 #: weight at most exp(-COPY_SHARPNESS (1 - cos(2 pi / n))), zero in float64 for n <= 8.
@@ -102,3 +108,35 @@ def mixing_transformer(n: int, k: int = 1) -> PrefixedTransformer:
         _core_layer(layout, "apply", ("X", "M", "ONE", "P"), k, "OUT"),
     ]
     return PrefixedTransformer("mixing", n, k, layout, layers)
+
+
+def key_writing_transformer(n: int) -> PrefixedTransformer:
+    """Two layers in which the first layer's prefix writes the keys that the second layer's
+    attention reads, so that a prefix can set the next layer's attention pattern. For
+    sequences of n >= 2 tokens, outputs in R^1 (k = 1); depth 2, residual width 13.
+
+    Layer 1 ("write keys") has W_Q reading the positional encoding P = (cos f_p, sin f_p),
+    W_K reading slot KEY and W_V reading slot VAL, and adds its output to slot K (width 2).
+    The embedding leaves KEY, VAL and K at zero, so the input tokens score 0 and carry the
+    value 0 in layer 1: only prefix tokens can write into K. Layer 2 ("mix") has W_Q reading
+    P, W_K reading K and W_V reading the token X, and adds its output to slot OUT. Without a
+    prefix in layer 1 every key of layer 2 is zero and layer 2 is a uniform head: it writes
+    the mean of the tokens at every position. `key_writing_prefixes` builds a layer-1 prefix
+    that makes layer 2 shift the sequence cyclically.
+
+    Raises TypeError if n is not an integer and ValueError if n < 2 (a shift needs two
+    tokens).
+
+    Used in: book/prefix_mixing.ipynb.
+    """
+    n = check_positive_int(n, "n", minimum=2)
+    layout = _Layout(
+        [("X", 1), ("E", 2), ("P", 2), ("ONE", 1), ("K", 2), ("OUT", 1), ("KEY", 2), ("VAL", 2)]
+    )
+    write = AttentionHead(layout.read(["P"]), layout.read(["KEY"]), layout.read(["VAL"]))
+    mix = AttentionHead(layout.read(["P"]), layout.read(["K"]), layout.read(["X"]))
+    layers = [
+        _Layer("write keys", "core", write, layout.write("K", 2), None, ("P",)),
+        _Layer("mix", "keyed", mix, layout.write("OUT", 1)),
+    ]
+    return PrefixedTransformer("key-writing", n, 1, layout, layers)

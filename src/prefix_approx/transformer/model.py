@@ -111,9 +111,9 @@ class TransformerPrefixes:
 
 class PrefixedTransformer(torch.nn.Module):
     """A transformer with fixed weights for sequences of `n` scalar tokens and outputs in
-    R^k. Build it with `ka_transformer`, `gather_transformer` or `mixing_transformer`; call it
-    as `model(x, prefixes)` with x (B, n) in [0, 1] and one prefix per layer; it returns
-    (B, n, k). No weight ever changes after construction.
+    R^k. Build it with `ka_transformer`, `gather_transformer`, `mixing_transformer` or
+    `key_writing_transformer`; call it as `model(x, prefixes)` with x (B, n) in [0, 1] and one
+    prefix per layer; it returns (B, n, k). No weight ever changes after construction.
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """

@@ -1,9 +1,10 @@
 """Prefixes for the fixed architectures: the query geometry of each core head, the grid of
-control points that covers it, and the three builders with their end-to-end guarantees."""
+control points that covers it, and the builders with their end-to-end guarantees."""
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,13 @@ from ..sphere import DEFAULT_MAX_POINTS
 from .factories import COPY_SHARPNESS
 from .model import HeadPrefixReport, PrefixedTransformer, TransformerPrefixes
 
-__all__ = ["gather_prefix_length", "gather_prefixes", "ka_prefixes", "mixing_prefixes"]
+__all__ = [
+    "gather_prefix_length",
+    "gather_prefixes",
+    "ka_prefixes",
+    "key_writing_prefixes",
+    "mixing_prefixes",
+]
 
 
 # ----------------------------------------------------------------- prefix construction
@@ -364,6 +371,65 @@ def mixing_prefixes(
     last, report = _box_prefix(model, "apply", box, values, lipschitz, eps, max_tokens)
     return TransformerPrefixes(
         (None, last), model.route, eps, report.guaranteed, (report,), model.n, model.k
+    )
+
+
+def key_writing_prefixes(
+    model: PrefixedTransformer, *, eps: float, offset: int = 1
+) -> TransformerPrefixes:
+    """A layer-1 prefix for `key_writing_transformer(n)` that makes layer 2 shift the
+    sequence cyclically: the output at position i is within `eps` of x_((i - offset) mod n)
+    for every sequence in [0, 1]^n (up to float64 rounding, about 1e-16). Layer 2 gets no
+    prefix: the prefix of layer 1 changes which token layer 2 attends to.
+
+    The prefix has n tokens (n, 13); token j has key lam u_j and value s u_(j + offset), with
+    u_j = (cos(2 pi j / n), sin(2 pi j / n)). Position p attends in layer 1 to token p with
+    weight 1 - eta, eta = 1 - e^lam / (sum_j e^(lam cos(2 pi j / n)) + n), and so writes into
+    slot K a key within 2 s eta of s u_(p + offset). With g = 1 - cos(2 pi / n), lam =
+    ln(64 (2n - 1) / g) / min(g, 1) makes eta <= g / 64; then s = ln((n - 1) / eps) /
+    (g - 4 eta) makes the guarantee (n - 1) exp(-s (g - 4 eta)) equal to eps (the proposition of the
+    chapter "Element-wise prefixes, pretrained mixing"). The report of layer 1 gives lam and,
+    as its error, the bound 2 s eta on the distance of the written keys from s u_(p + offset);
+    s is the norm of the VAL entries of the prefix tokens.
+
+    Raises TypeError if model is not a PrefixedTransformer or offset not an integer, and
+    ValueError if model is not a `key_writing_transformer`, eps is not in (0, 1) (every output
+    is an average of tokens in [0, 1], so an error of 1 needs no prefix) or offset is 0
+    modulo n (the identity is not a shift).
+
+    Used in: book/prefix_mixing.ipynb.
+    """
+    _check_model(model, "key-writing")
+    eps = check_positive_float(eps, "eps")
+    if eps >= 1:
+        raise ValueError(
+            f"eps must be < 1: every output is an average of tokens in [0, 1]; got {eps}"
+        )
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
+        raise TypeError(f"offset must be an integer; got {type(offset).__name__} {offset!r:.40}")
+    n = model.n
+    offset = int(offset) % n
+    if offset == 0:
+        raise ValueError(f"offset must not be 0 modulo n = {n}: that is the identity")
+    gap = 1 - math.cos(2 * math.pi / n)
+    # eta <= (n - 1) e^(-lam g) + n e^(-lam) <= (2n - 1) e^(-lam min(g, 1)) = g / 64.
+    lam = math.log(64 * (2 * n - 1) / gap) / min(gap, 1.0)
+    # eta from the exact normaliser, with every term divided by e^lam (no overflow).
+    others = sum(math.exp(lam * (math.cos(2 * math.pi * j / n) - 1)) for j in range(1, n))
+    others += n * math.exp(-lam)
+    eta = others / (1 + others)
+    margin = gap - 4 * eta
+    scale = math.log((n - 1) / eps) / margin * (1 + 1e-12)
+    guaranteed = (n - 1) * math.exp(-scale * margin)
+    phases = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    circle = torch.stack((torch.cos(phases), torch.sin(phases)), 1)
+    tokens = torch.zeros((n, model.d_model), dtype=torch.float64)
+    tokens[:, model.layout["KEY"]] = lam * circle
+    tokens[:, model.layout["VAL"]] = scale * circle.roll(-offset, dims=0)
+    key_error = 2 * scale * eta
+    report = HeadPrefixReport("write keys", n, lam, 0.0, scale * gap / 32, key_error)
+    return TransformerPrefixes(
+        (tokens, None), model.route, eps, guaranteed, (report,), model.n, model.k
     )
 
 
