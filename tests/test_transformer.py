@@ -3,6 +3,7 @@ the fixed transformer, both routes, their guarantees, and what prefixes cannot d
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -22,6 +23,7 @@ from prefix_approx import (
     ka_log_sum_exp,
     ka_prefixes,
     ka_product,
+    ka_root_mean,
     ka_shift,
     ka_times_mean,
     ka_transformer,
@@ -38,6 +40,7 @@ REPRESENTATIONS = {
     "log_sum_exp": ka_log_sum_exp,
     "product": ka_product,
     "shift": ka_shift,
+    "root_mean": ka_root_mean,
 }
 
 
@@ -80,6 +83,104 @@ def test_declared_lipschitz_constants_hold() -> None:
                 out = rep.outer(z, j, q)
                 slope = (out.diff(dim=0).norm(dim=1) / z.diff()).max().item()
                 assert slope <= rep.outer_lipschitz[q] * (1 + 1e-6), (name, q, j)
+
+
+def test_declared_moduli_of_continuity_hold() -> None:
+    """|f(t) - f(t')| <= w(|t - t'|) for pairs at many distances, for every function with a
+    declared modulus w (outer functions on the mean range widened by the margin)."""
+    checked = 0
+    for name, make in REPRESENTATIONS.items():
+        rep = make(3)
+        for kind, moduli in (("inner", rep.inner_modulus), ("outer", rep.outer_modulus)):
+            for q, modulus in moduli.items():
+                if kind == "inner":
+                    t = torch.linspace(0, 1, 2001, dtype=torch.float64)
+                    curves = [rep.inner(t, p, q)[:, None] for p in range(3)]
+                else:
+                    lo, hi = rep.mean_range[q]
+                    t = torch.linspace(lo - rep.margin, hi + rep.margin, 2001, dtype=torch.float64)
+                    curves = [rep.outer(t, j, q) for j in range(3)]
+                for values in curves:
+                    for step in (1, 3, 10, 100, 1000):
+                        change = (values[step:] - values[:-step]).norm(dim=1)
+                        gaps = (t[step:] - t[:-step]).tolist()
+                        allowed = torch.tensor([modulus(g) for g in gaps], dtype=torch.float64)
+                        assert (change <= allowed * (1 + 1e-9) + 1e-15).all(), (name, kind, q)
+                        checked += 1
+    assert checked > 0
+
+
+def _mean_of_roots(n: int) -> KARepresentation:
+    """g_j(x) = mean_p sqrt(x_p): an inner function that is not Lipschitz (modulus sqrt)."""
+    return KARepresentation(
+        name="mean of roots",
+        n=n,
+        k=1,
+        terms=(0,),
+        inner=lambda x, p, q: torch.sqrt(x),
+        outer=lambda z, j, q: z[:, None],
+        inner_range={0: (0.0, 1.0)},
+        mean_range={0: (0.0, 1.0)},
+        inner_lipschitz={0: math.inf},
+        outer_lipschitz={0: 1.0},
+        target=lambda x: torch.sqrt(x).mean(1, keepdim=True).expand(-1, n)[..., None],
+        inner_modulus={0: math.sqrt},
+    )
+
+
+def test_ka_route_with_moduli_of_continuity_meets_its_guarantee() -> None:
+    """The curve lemma with a modulus: targets whose outer (root of the mean) or inner (mean
+    of roots) function is not Lipschitz meet their guarantees, and their prefixes grow like
+    eps^-2, as w(t) = sqrt(t) makes delta shrink like eps^2."""
+    model = ka_transformer(2)
+    x = sequences(400, 2, seed=5)
+    for rep, eps in ((ka_root_mean(2), 0.1), (_mean_of_roots(2), 0.2)):
+        prefixes = ka_prefixes(model, rep, eps=eps)
+        assert prefixes.guaranteed <= eps
+        assert (model(x, prefixes) - rep(x)).norm(dim=-1).max().item() <= prefixes.guaranteed
+    sizes = [ka_prefixes(model, ka_root_mean(2), eps=e).total_tokens for e in (0.2, 0.1)]
+    assert sizes[1] / sizes[0] == pytest.approx(4, rel=0.05)
+
+
+def test_a_linear_modulus_gives_the_lipschitz_plan() -> None:
+    """Declaring w(t) = L t as a modulus reproduces the Lipschitz construction up to the
+    bisection's rounding: nearly the same prefix length and guarantee."""
+    model = ka_transformer(2)
+    rep = ka_times_mean(2)
+    linear = dataclasses.replace(
+        rep,
+        inner_modulus={q: (lambda t, c=rep.inner_lipschitz[q]: c * t) for q in rep.terms},
+        outer_modulus={q: (lambda t, c=rep.outer_lipschitz[q]: c * t) for q in rep.terms},
+    )
+    plain, general = ka_prefixes(model, rep, eps=0.1), ka_prefixes(model, linear, eps=0.1)
+    assert general.total_tokens == pytest.approx(plain.total_tokens, rel=0.01)
+    assert general.guaranteed == pytest.approx(plain.guaranteed, rel=1e-6)
+    assert general.guaranteed <= 0.1
+
+
+def test_wrong_or_malformed_moduli_raise_clear_errors() -> None:
+    model = ka_transformer(2)
+    rep = ka_root_mean(2)
+    # sqrt is not 10-Lipschitz near 0: the grid check sees it.
+    claimed = dataclasses.replace(rep, outer_modulus={}, outer_lipschitz={0: 10.0})
+    with pytest.raises(ValueError, match="-Lipschitz as claimed"):
+        ka_prefixes(model, claimed, eps=0.1)
+    lying = dataclasses.replace(rep, outer_modulus={0: lambda t: 0.5 * math.sqrt(t)})
+    with pytest.raises(ValueError, match="breaks its claimed modulus of continuity"):
+        ka_prefixes(model, lying, eps=0.1)
+    with pytest.raises(ValueError, match="must tend to 0"):
+        ka_prefixes(model, dataclasses.replace(rep, outer_modulus={0: lambda t: 1.0}), eps=0.1)
+    with pytest.raises(ValueError, match="must tend to 0"):
+        ka_prefixes(model, dataclasses.replace(rep, inner_modulus={0: lambda t: 1.0}), eps=0.1)
+    with pytest.raises(TypeError, match=r"outer_modulus\[0\] must be a function"):
+        ka_prefixes(model, dataclasses.replace(rep, outer_modulus={0: 2.0}), eps=0.1)
+    with pytest.raises(ValueError, match="outer_modulus must be a dict from terms"):
+        ka_prefixes(model, dataclasses.replace(rep, outer_modulus={3: math.sqrt}), eps=0.1)
+    with pytest.raises(ValueError, match="finite values >= 0"):
+        bad = dataclasses.replace(rep, outer_modulus={0: lambda t: -t})
+        ka_prefixes(model, bad, eps=0.1)
+    with pytest.raises(ValueError, match=r"outer_lipschitz\[0\] must be a finite number"):
+        ka_prefixes(model, dataclasses.replace(rep, outer_modulus={}), eps=0.1)
 
 
 # ------------------------------------------------------------------ the fixed model

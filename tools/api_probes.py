@@ -3698,7 +3698,14 @@ def sphere_probes() -> None:
 
 
 # ----------------------------------------------------------------- kolmogorov_arnold
-KA_BUILDERS = ("ka_centering", "ka_shift", "ka_times_mean", "ka_product", "ka_log_sum_exp")
+KA_BUILDERS = (
+    "ka_centering",
+    "ka_shift",
+    "ka_times_mean",
+    "ka_product",
+    "ka_log_sum_exp",
+    "ka_root_mean",
+)
 
 
 def constants_hold(rep: object, samples: int = 400) -> tuple[bool, str]:

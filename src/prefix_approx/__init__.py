@@ -58,6 +58,7 @@ from .kolmogorov_arnold import (
     ka_centering,
     ka_log_sum_exp,
     ka_product,
+    ka_root_mean,
     ka_shift,
     ka_times_mean,
 )
@@ -162,6 +163,7 @@ __all__ = [
     "ka_log_sum_exp",
     "ka_prefixes",
     "ka_product",
+    "ka_root_mean",
     "ka_shift",
     "ka_times_mean",
     "ka_transformer",

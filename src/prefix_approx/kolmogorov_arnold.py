@@ -9,14 +9,15 @@ with continuous inner functions psi_(p,q): [0, 1] -> R (shared by all output pos
 outer functions chi_(j,q): R -> R^k. (Using the mean instead of the sum only rescales the
 argument of chi.) The Kolmogorov-Arnold theorem says that Q = 2n + 1 terms suffice for every
 continuous g. The explicit representations here need at most that many, and carry the
-constants the prefixed transformer's error budget needs: ranges and Lipschitz constants.
+constants the prefixed transformer's error budget needs: ranges and, per function, a Lipschitz
+constant or a modulus of continuity (for a function that is continuous but not Lipschitz).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -27,12 +28,14 @@ __all__ = [
     "ka_centering",
     "ka_log_sum_exp",
     "ka_product",
+    "ka_root_mean",
     "ka_shift",
     "ka_times_mean",
 ]
 
 Inner = Callable[[torch.Tensor, int, int], torch.Tensor]
 Outer = Callable[[torch.Tensor, int, int], torch.Tensor]
+Modulus = Callable[[float], float]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,13 @@ class KARepresentation:
     `outer_lipschitz[q]` bounds the Lipschitz constant of every chi_(j,q) (Euclidean norm, in
     z) on the mean range widened by `margin` on each side. `target(x)` (B, n) -> (B, n, k) is
     g written directly, to check the representation against.
+
+    A function that is continuous but not Lipschitz gets a modulus of continuity instead:
+    `inner_modulus[q]` = w with |psi_(p,q)(x) - psi_(p,q)(x')| <= w(|x - x'|) for every p, and
+    `outer_modulus[q]` = w with |chi_(j,q)(z) - chi_(j,q)(z')| <= w(|z - z'|) for every j on
+    the widened mean range; w must be nondecreasing with w(t) -> 0 as t -> 0. Where a term
+    has one, `ka_prefixes` uses it in place of the Lipschitz constant, which may then be
+    math.inf. Both default to none (every function Lipschitz).
 
     Used in: book/course.ipynb, book/kolmogorov_arnold.ipynb.
     """
@@ -62,6 +72,8 @@ class KARepresentation:
     outer_lipschitz: dict[int, float]
     target: Callable[[torch.Tensor], torch.Tensor]
     margin: float = 0.05
+    inner_modulus: dict[int, Modulus] = field(default_factory=dict)
+    outer_modulus: dict[int, Modulus] = field(default_factory=dict)
 
     def evaluate(self, x: ArrayLike) -> torch.Tensor:
         """g computed through the representation, (B, n) -> (B, n, k)."""
@@ -178,6 +190,39 @@ def ka_times_mean(n: int) -> KARepresentation:
         inner_lipschitz={q: float(n + 1) for q in terms},
         outer_lipschitz={q: (2.0 + 0.05) / 2 for q in terms},
         target=lambda x: (x * x.mean(1, keepdim=True))[..., None],
+    )
+
+
+def ka_root_mean(n: int) -> KARepresentation:
+    """g_j(x) = sqrt(mean(x)) at every position, one term: psi(x) = x and
+    chi(z) = sqrt(max(z, 0)). The outer function is not Lipschitz (its slope is unbounded near
+    z = 0); it carries the modulus of continuity w(t) = sqrt(t), since
+    |sqrt(a) - sqrt(b)| <= sqrt(|a - b|) for a, b >= 0 and z -> max(z, 0) moves no two points
+    further apart. Its Lipschitz constant is recorded as math.inf.
+
+    Used in: book/kolmogorov_arnold.ipynb, book/seq2seq_universality.ipynb.
+    """
+    n = check_positive_int(n, "n")
+
+    def inner(x: torch.Tensor, p: int, q: int) -> torch.Tensor:
+        return x.clone()
+
+    def outer(z: torch.Tensor, j: int, q: int) -> torch.Tensor:
+        return torch.sqrt(z.clamp(min=0.0))[:, None]
+
+    return KARepresentation(
+        name="root of the mean",
+        n=n,
+        k=1,
+        terms=(0,),
+        inner=inner,
+        outer=outer,
+        inner_range={0: (0.0, 1.0)},
+        mean_range={0: (0.0, 1.0)},
+        inner_lipschitz={0: 1.0},
+        outer_lipschitz={0: math.inf},
+        target=lambda x: torch.sqrt(x.mean(1, keepdim=True)).expand(-1, n)[..., None],
+        outer_modulus={0: math.sqrt},
     )
 
 

@@ -16,7 +16,7 @@ from .._validation import (
     check_positive_float,
     check_positive_int,
 )
-from ..bounds import MAX_DELTA, density_parameters
+from ..bounds import MAX_DELTA, density_parameters, modulus_delta
 from ..kolmogorov_arnold import KARepresentation
 from ..sphere import DEFAULT_MAX_POINTS
 from .factories import COPY_SHARPNESS
@@ -57,15 +57,94 @@ def _box_geometry(box: Sequence[tuple[float, float]], n: int) -> _Geometry:
     return _Geometry(math.sqrt(2) / v_max**2, 1 / math.sqrt(2), separation)
 
 
+@dataclass(frozen=True)
+class _Continuity:
+    """How much a head's target may change between parameters a distance t apart: at most
+    omega(t). `lipschitz` is L when omega(t) = L t (the closed-form plan is then used), and
+    None for a general modulus of continuity."""
+
+    omega: Callable[[float], float]
+    lipschitz: float | None
+
+
+def _lipschitz(constant: float) -> _Continuity:
+    def omega(t: float) -> float:
+        return constant * t
+
+    return _Continuity(omega, constant)
+
+
+def _modulus(modulus: Callable[[float], float]) -> _Continuity:
+    """A modulus of continuity, with its values checked (finite real numbers >= 0)."""
+    if not callable(modulus):
+        raise TypeError(f"a modulus of continuity must be a function; got {modulus!r:.60}")
+
+    def omega(t: float) -> float:
+        returned = modulus(t)
+        try:
+            value = float(returned)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"a modulus of continuity must return a real number; got {returned!r:.40} at {t}"
+            ) from err
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(
+                f"a modulus of continuity must return finite values >= 0; got {value} at {t}"
+            )
+        return value
+
+    return _Continuity(omega, None)
+
+
+def _largest_within(omega: Callable[[float], float], level: float, cap: float) -> float:
+    """The largest t <= cap (to 1e-12 relative) with omega(t) <= level, by bisection, for a
+    nondecreasing omega; ValueError if no t > 0 qualifies."""
+    if omega(cap) <= level:
+        return cap
+    low, high = 0.0, cap
+    for _ in range(200):
+        middle = (low + high) / 2
+        if omega(middle) <= level:
+            low = middle
+        else:
+            high = middle
+        if low > 0 and high - low <= 1e-12 * low:
+            break
+    if low == 0.0:
+        raise ValueError(
+            f"no t > 0 has modulus(t) <= {level:.3g}: a modulus of continuity must tend to 0 at 0"
+        )
+    return low
+
+
+def _rescaled(
+    omega: Callable[[float], float], inside: float, outside: float
+) -> Callable[[float], float]:
+    """t -> omega(inside * t) / outside: the modulus after rescaling argument and value."""
+
+    def rescaled(t: float) -> float:
+        return omega(inside * t) / outside
+
+    return rescaled
+
+
 def _head_plan(
-    geometry: _Geometry, dims: int, lipschitz: float, tolerance: float
+    geometry: _Geometry, dims: int, continuity: _Continuity, tolerance: float
 ) -> tuple[float, float]:
-    """Net radius delta and grid spacing for one core head. Near control points (within
-    2 delta) lie in the same position's piece, at parameter distance <= 2 delta / speed_min,
-    so they differ from the target by at most L 2 delta / speed_min <= tolerance / 2. A grid
-    of that spacing puts every query within speed_max * spacing * sqrt(dims) / 2 <= delta of a
-    control point."""
-    delta = tolerance * geometry.speed_min / (4 * lipschitz) if lipschitz > 0 else MAX_DELTA
+    """Net radius delta and grid spacing for one core head (the curve lemma of the book's
+    sequence-to-sequence chapter): delta <= min(pi/4, 0.49 separation) with
+    omega(2 delta / speed_min) <= tolerance / 2. Near control points (within 2 delta) lie in
+    the same position's piece, at parameter distance <= 2 delta / speed_min, so they differ
+    from the target by at most tolerance / 2. A grid of that spacing puts every query within
+    speed_max * spacing * sqrt(dims) / 2 <= delta of a control point. For a Lipschitz target
+    (omega(t) = L t) delta = tolerance speed_min / (4 L) in closed form; for a general modulus
+    the largest delta is found by bisection (`modulus_delta`)."""
+    lipschitz = continuity.lipschitz
+    if lipschitz is not None:
+        delta = tolerance * geometry.speed_min / (4 * lipschitz) if lipschitz > 0 else MAX_DELTA
+    else:
+        speed_min, omega = geometry.speed_min, continuity.omega
+        delta = modulus_delta(tolerance, lambda t: omega(t / speed_min))
     delta = min(delta, MAX_DELTA, 0.49 * geometry.separation)
     return delta, 2 * delta / (geometry.speed_max * math.sqrt(dims))
 
@@ -87,17 +166,17 @@ def _grid(box: Sequence[tuple[float, float]], spacing: float) -> tuple[torch.Ten
     return grid, math.sqrt(sum(w * w for w in half_widths))
 
 
-def _check_lipschitz_on_grid(
+def _check_continuity_on_grid(
     values: torch.Tensor,
     box: Sequence[tuple[float, float]],
     spacing: float,
-    lipschitz: float,
+    continuity: _Continuity,
     where: str,
 ) -> None:
-    """Necessary check of a claimed Lipschitz constant on the builder's own grid: between
-    neighbouring grid points (one cell apart along one axis) the values may not change by
-    more than L times their distance. Between grid points the constant stays the caller's
-    responsibility."""
+    """Necessary check of a claimed Lipschitz constant or modulus on the builder's own grid:
+    between neighbouring grid points (one cell apart along one axis, a distance t apart) the
+    values may not change by more than omega(t). Between grid points the claim stays the
+    caller's responsibility."""
     cells = [max(1, math.ceil((hi - lo) / spacing)) for lo, hi in box]
     widths = [(hi - lo) / c for (lo, hi), c in zip(box, cells, strict=True)]
     grid = values.reshape(*cells, values.shape[-1])
@@ -105,13 +184,21 @@ def _check_lipschitz_on_grid(
         if cells[axis] < 2:
             continue
         change = torch.linalg.vector_norm(grid.diff(dim=axis), dim=-1)
-        allowed = lipschitz * width * (1 + 1e-9) + 1e-12 * (1 + float(grid.abs().max()))
+        limit = continuity.omega(width)
+        allowed = limit * (1 + 1e-9) + 1e-12 * (1 + float(grid.abs().max()))
         worst = float(change.max())
         if worst > allowed:
+            lipschitz = continuity.lipschitz
+            if lipschitz is not None:
+                raise ValueError(
+                    f"the target is not {lipschitz:g}-Lipschitz as claimed ({where}): between "
+                    f"grid points {width:.3g} apart it changes by {worst:.6g}, more than "
+                    f"{limit:.6g}. Give a correct lipschitz constant."
+                )
             raise ValueError(
-                f"the target is not {lipschitz:g}-Lipschitz as claimed ({where}): between "
-                f"grid points {width:.3g} apart it changes by {worst:.6g}, more than "
-                f"{lipschitz * width:.6g}. Give a correct lipschitz constant."
+                f"the target breaks its claimed modulus of continuity ({where}): between grid "
+                f"points {width:.3g} apart it changes by {worst:.6g}, more than modulus("
+                f"{width:.3g}) = {limit:.6g}. Give a correct modulus."
             )
 
 
@@ -122,20 +209,23 @@ def _head_prefix(
     box: Sequence[tuple[float, float]],
     embed: Callable[[torch.Tensor, int], torch.Tensor],
     values: Callable[[torch.Tensor, int], torch.Tensor],
-    lipschitz: float,
+    continuity: _Continuity,
     tolerance: float,
     max_tokens: int,
 ) -> tuple[torch.Tensor, HeadPrefixReport]:
     """Prefix tokens (N, D) for one core head whose queries are embed(y, j) for y in `box` and
-    positions j, approximating values(y, j) (Lipschitz `lipschitz` in y) to `tolerance`."""
-    delta, spacing = _head_plan(geometry, len(box), lipschitz, tolerance)
+    positions j, approximating values(y, j) (changing by at most continuity.omega(t) over a
+    parameter distance t) to `tolerance`."""
+    delta, spacing = _head_plan(geometry, len(box), continuity, tolerance)
     size = model.n * _grid_size(box, spacing)
     if size > max_tokens:
+        lipschitz = continuity.lipschitz
+        claim = "the given modulus" if lipschitz is None else f"Lipschitz constant {lipschitz:.3g}"
         raise ValueError(
             f"the prefix of layer {layer_name!r} would have {size:.3g} tokens "
             f"({size * model.d_model * 8 / 2**30:.3g} GiB), more than max_tokens = "
             f"{max_tokens:.3g}: its grid on a {len(box)}-dimensional box has spacing "
-            f"{spacing:.3g} for Lipschitz constant {lipschitz:.3g} and tolerance "
+            f"{spacing:.3g} for {claim} and tolerance "
             f"{tolerance:.3g}. A larger eps lowers it; raise max_tokens if the memory is there."
         )
     grid, param_radius = _grid(box, spacing)
@@ -149,11 +239,14 @@ def _head_prefix(
     check_grid = grid if fine == spacing else _grid(box, fine)[0]
     for j in range(model.n):
         piece = pieces[j] if fine == spacing else values(check_grid, j)
-        _check_lipschitz_on_grid(piece, box, fine, lipschitz, f"{layer_name}, position {j}")
+        _check_continuity_on_grid(piece, box, fine, continuity, f"{layer_name}, position {j}")
     target = torch.cat(pieces)
-    # |f| on the whole piece: at most its largest grid value plus L times the grid radius.
-    bound = float(torch.linalg.vector_norm(target, dim=1).max()) + lipschitz * param_radius
-    near_error = lipschitz * 2 * delta / geometry.speed_min
+    # |f| on the whole piece: at most its largest grid value plus omega(grid radius).
+    bound = float(torch.linalg.vector_norm(target, dim=1).max()) + continuity.omega(param_radius)
+    if continuity.lipschitz is not None:
+        near_error = continuity.lipschitz * 2 * delta / geometry.speed_min
+    else:
+        near_error = continuity.omega(2 * delta / geometry.speed_min)
     params = density_parameters(
         eps=tolerance,
         near_error=near_error,
@@ -178,7 +271,7 @@ def _box_prefix(
     layer_name: str,
     box: Sequence[tuple[float, float]],
     values: Callable[[torch.Tensor, int], torch.Tensor],
-    lipschitz: float,
+    continuity: _Continuity,
     tolerance: float,
     max_tokens: int,
 ) -> tuple[torch.Tensor, HeadPrefixReport]:
@@ -190,7 +283,7 @@ def _box_prefix(
         box,
         lambda y, j: _box_point(y, j, model.n),
         values,
-        lipschitz,
+        continuity,
         tolerance,
         max_tokens,
     )
@@ -223,6 +316,12 @@ def ka_prefixes(
     inside the outer head's domain. The guarantee adds, over the terms, the outer head's
     error plus L_chi_q times the inner head's.
 
+    A term with a modulus of continuity w in the representation (`outer_modulus`,
+    `inner_modulus`) uses it in place of the Lipschitz constant: the head's net radius is
+    the largest with w(2 delta / speed) <= tolerance / 2, the inner head's tolerance is the
+    largest t <= margin / s with w(s t) <= eps / (2Q), and the guarantee adds w(s e_in) for
+    the inner head's guaranteed error e_in (in units of z').
+
     The representation's declared Lipschitz constants are checked on each head's grid (a
     necessary check); the prefixes together may hold at most `max_tokens` tokens, which is
     checked before each head is built (ValueError with the size otherwise).
@@ -247,10 +346,21 @@ def ka_prefixes(
         lo, hi = rep.mean_range[q]
         centre, scale = (lo + hi) / 2, max((hi - lo) / 2, 1e-12)
         margin = rep.margin / scale
-        outer_lipschitz = rep.outer_lipschitz[q] * scale  # per unit of z'
-        inner_tol = eps / (2 * active * outer_lipschitz) if outer_lipschitz > 0 else margin
-        inner_tol = min(inner_tol, margin)
         outer_tol = eps / (2 * active)
+        outer_modulus = rep.outer_modulus.get(q)
+        if outer_modulus is None:
+            outer_lipschitz = rep.outer_lipschitz[q] * scale  # per unit of z'
+            outer_continuity = _lipschitz(outer_lipschitz)
+            inner_tol = eps / (2 * active * outer_lipschitz) if outer_lipschitz > 0 else margin
+        else:  # chi(c + s z') changes by at most w(s t) over a distance t in z'
+            outer_continuity = _modulus(_rescaled(_modulus(outer_modulus).omega, scale, 1.0))
+            inner_tol = _largest_within(outer_continuity.omega, outer_tol, margin)
+        inner_tol = min(inner_tol, margin)
+        inner_modulus = rep.inner_modulus.get(q)
+        if inner_modulus is None:
+            inner_continuity = _lipschitz(rep.inner_lipschitz[q] / scale)
+        else:  # (psi - c) / s changes by at most w(t) / s
+            inner_continuity = _modulus(_rescaled(_modulus(inner_modulus).omega, 1.0, scale))
 
         def psi(y: torch.Tensor, p: int, q: int = q, c: float = centre, s: float = scale):
             return ((rep.inner(y[:, 0], p, q) - c) / s)[:, None]
@@ -262,7 +372,7 @@ def ka_prefixes(
             [(0.0, 1.0)],
             lambda y, p: _angle_point(y, p, n),
             psi,
-            rep.inner_lipschitz[q] / scale,
+            inner_continuity,
             inner_tol,
             max_tokens - used,
         )
@@ -273,13 +383,13 @@ def ka_prefixes(
             return rep.outer(c + s * z[:, 0], j, q)
 
         outer_tokens, outer_report = _box_prefix(
-            model, f"outer {q}", box, chi, outer_lipschitz, outer_tol, max_tokens - used
+            model, f"outer {q}", box, chi, outer_continuity, outer_tol, max_tokens - used
         )
         used += outer_tokens.shape[0]
         tokens[3 * q] = inner_tokens
         tokens[3 * q + 2] = outer_tokens
         reports += [inner_report, outer_report]
-        guaranteed += outer_report.guaranteed + outer_lipschitz * inner_report.guaranteed
+        guaranteed += outer_report.guaranteed + outer_continuity.omega(inner_report.guaranteed)
     return TransformerPrefixes(
         tuple(tokens), model.route, eps, guaranteed, tuple(reports), model.n, model.k
     )
@@ -314,7 +424,7 @@ def gather_prefixes(
         return _target_values(target, y, model)[:, j]
 
     last, report = _box_prefix(
-        model, "approximate", box, values, lipschitz, eps * 0.999, max_tokens
+        model, "approximate", box, values, _lipschitz(lipschitz), eps * 0.999, max_tokens
     )
     tokens: list[torch.Tensor | None] = [None] * model.depth
     tokens[-1] = last
@@ -335,7 +445,7 @@ def gather_prefix_length(n: int, *, lipschitz: float, eps: float) -> int:
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     eps = check_positive_float(eps, "eps")
     box = [(0.0, 1.0)] * n
-    _, spacing = _head_plan(_box_geometry(box, n), n, lipschitz, eps * 0.999)
+    _, spacing = _head_plan(_box_geometry(box, n), n, _lipschitz(lipschitz), eps * 0.999)
     return n * _grid_size(box, spacing)
 
 
@@ -368,7 +478,7 @@ def mixing_prefixes(
             )
         return out
 
-    last, report = _box_prefix(model, "apply", box, values, lipschitz, eps, max_tokens)
+    last, report = _box_prefix(model, "apply", box, values, _lipschitz(lipschitz), eps, max_tokens)
     return TransformerPrefixes(
         (None, last), model.route, eps, report.guaranteed, (report,), model.n, model.k
     )
@@ -452,8 +562,22 @@ def _check_representation(rep: object, model: PrefixedTransformer) -> KARepresen
     if any(q < 0 or q >= 2 * model.n + 1 for q in rep.terms):
         raise ValueError(f"terms must lie in 0..{2 * model.n}; got {rep.terms}")
     # A representation may be built or edited by hand: its constants feed the error budget,
-    # so each must be a finite number (ranges ordered, Lipschitz constants >= 0).
+    # so each must be a finite number (ranges ordered, Lipschitz constants >= 0), or a
+    # function (a modulus of continuity, with which the Lipschitz constant may be math.inf).
     check_positive_float(rep.margin, "representation margin")
+    for kind in ("inner", "outer"):
+        moduli = getattr(rep, f"{kind}_modulus")
+        if not isinstance(moduli, dict) or any(q not in rep.terms for q in moduli):
+            raise ValueError(
+                f"representation {kind}_modulus must be a dict from terms of the "
+                f"representation to functions; got {moduli!r:.60}"
+            )
+        for q, modulus in moduli.items():
+            if not callable(modulus):
+                raise TypeError(
+                    f"representation {kind}_modulus[{q}] must be a function of a distance; "
+                    f"got {modulus!r:.60}"
+                )
     for q in rep.terms:
         for field_name in ("inner_range", "mean_range"):
             try:
@@ -465,11 +589,20 @@ def _check_representation(rep: object, model: PrefixedTransformer) -> KARepresen
                     f"representation {field_name}[{q}] must be finite with lo <= hi; "
                     f"got ({lo}, {hi})"
                 )
-        for field_name in ("inner_lipschitz", "outer_lipschitz"):
-            constants = getattr(rep, field_name)
+        for kind in ("inner", "outer"):
+            constants = getattr(rep, f"{kind}_lipschitz")
             if q not in constants:
-                raise ValueError(f"representation {field_name} has no entry for term {q}")
-            check_nonnegative_float(constants[q], f"representation {field_name}[{q}]")
+                raise ValueError(f"representation {kind}_lipschitz has no entry for term {q}")
+            name = f"representation {kind}_lipschitz[{q}]"
+            if q not in getattr(rep, f"{kind}_modulus"):
+                check_nonnegative_float(constants[q], name)
+                continue
+            try:
+                value = float(constants[q])
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"{name} must be a real number or math.inf") from err
+            if math.isnan(value) or value < 0:
+                raise ValueError(f"{name} must be >= 0 or math.inf; got {value}")
     return rep
 
 
