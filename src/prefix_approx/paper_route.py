@@ -119,7 +119,7 @@ def cell_measure_ratio_bound(m: int) -> float:
     S = (m+1)/(2 ln 2) - 1 (clipped). So rho_m = 1 / exp(that minimum): 1.42 on S^2, 2.25
     on S^3.
 
-    Used in: no chapter by name (the chapters reach it through other functions of the package).
+    Used in: book/theorem1_density.ipynb.
     """
     m = check_positive_int(m, "m")
     if m == 1:
