@@ -6,6 +6,8 @@ Modules are named after the paper's objects:
 - `attention`: a single attention head with fixed weights, evaluated against a prefix followed by
   input tokens with a streaming softmax; the prefix decomposition lemma.
 - `core_head`: the core head, its prefixes, and `build_prefix` (result C).
+- `paper_route`: the paper's route (vMF smoothing, then a partition of S^m) through the core
+  head, with the book's normaliser and bound.
 - `bounds`: error bounds and the parameters they imply.
 - `kolmogorov_arnold`: explicit Kolmogorov-Arnold representations of sequence targets.
 - `transformer`: the prefixed transformer of Part III, its two routes, the two models of the
@@ -67,6 +69,14 @@ from .lower_bounds import (
     packing_number_lower_bound,
     prefix_weight_upper_bound,
 )
+from .paper_route import (
+    PaperRouteParameters,
+    cell_measure_ratio_bound,
+    paper_route_error_bound,
+    paper_route_parameters,
+    paper_route_prefix,
+    vmf_mean_distance_bound,
+)
 from .plotting import figure_size, smallest_text_pt, use_book_style
 from .reproducibility import (
     CHAPTER_MEMORY_BUDGET_MIB,
@@ -126,6 +136,7 @@ __all__ = [
     "HeadPrefixReport",
     "KARepresentation",
     "NotebookRun",
+    "PaperRouteParameters",
     "PartialAttention",
     "PrefixDecomposition",
     "PrefixedTransformer",
@@ -139,6 +150,7 @@ __all__ = [
     "budget_problems",
     "build_prefix",
     "cap_fraction",
+    "cell_measure_ratio_bound",
     "circle_fourier_norms",
     "circle_points",
     "continuous_prefix_length_lower_bound",
@@ -181,6 +193,9 @@ __all__ = [
     "package_versions",
     "packing_number_lower_bound",
     "paper_prefix_length_exponent",
+    "paper_route_error_bound",
+    "paper_route_parameters",
+    "paper_route_prefix",
     "peak_memory_mib",
     "prefix_weight_upper_bound",
     "public_objects",
@@ -192,4 +207,5 @@ __all__ = [
     "smooth_circle_prefix",
     "sup_error",
     "use_book_style",
+    "vmf_mean_distance_bound",
 ]

@@ -304,7 +304,7 @@ def lipschitz_prefix_length_bound(m: int, *, eps: float, lipschitz: float) -> in
     ceil(4 pi L / eps) on S^1 (a net of radius delta = eps / (4L), capped at pi/4), whatever
     the bound B and the sequence length. The tests check it against every built prefix.
 
-    Used in: book/theorem4_jackson_bounds.ipynb.
+    Used in: book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
     return delta_net_size_bound(m, lipschitz_delta(eps, lipschitz))
@@ -314,7 +314,8 @@ def paper_prefix_length_exponent(m: int) -> int:
     """The exponent d of the paper's bound N = O(eps^-d) on S^m: d = 10 + 14 m + 4 m^2, as
     quoted by the authors' follow-up work (the constant in front is not known to us).
 
-    Used in: book/course.ipynb, book/theorem4_jackson_bounds.ipynb.
+    Used in: book/course.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
     return 10 + 14 * m + 4 * m * m
@@ -335,7 +336,7 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     from scipy.special.ive (relative accuracy about 1e-13). For lam = 0 the ratios are
     1, 0, 0, ... Raises ValueError for n_max > MAX_BESSEL_ORDER (10^7).
 
-    Used in: book/theorem4_jackson_bounds.ipynb.
+    Used in: book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     lam = check_nonnegative_float(lam, "lam")
     n_max = check_positive_int(n_max, "n_max", minimum=0)

@@ -22,6 +22,7 @@ MODULES = (
     "sphere",
     "core_head",
     "bounds",
+    "paper_route",
     "targets",
     "lower_bounds",
     "kolmogorov_arnold",

@@ -22,6 +22,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -47,6 +48,9 @@ from .bounds import (
 )
 from .sphere import DEFAULT_MAX_POINTS, SphereNet, circle_points, delta_net, nearest_point
 
+if TYPE_CHECKING:  # paper_route imports this module
+    from .paper_route import PaperRouteParameters
+
 __all__ = [
     "MIN_LAM",
     "CoreHead",
@@ -64,7 +68,8 @@ class CorePrefix:
     """A prefix for `CoreHead(m, k)`: `tokens` (N, 2(m+1) + k), one row [0; lam c_j; v_j]
     per control point, and what it was built from. `lam` is the inverse temperature;
     `parameters` holds the choices and the guaranteed error when the prefix came from
-    `build_prefix` (result C) or `smooth_circle_prefix` (result D), else None; `max_len` is
+    `build_prefix` (result C), `smooth_circle_prefix` (result D) or `paper_route_prefix`
+    (the paper's route), else None; `max_len` is
     the longest sequence the guarantee covers.
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
@@ -74,7 +79,7 @@ class CorePrefix:
     m: int
     k: int
     lam: float
-    parameters: DensityParameters | SmoothParameters | None = None
+    parameters: DensityParameters | SmoothParameters | PaperRouteParameters | None = None
     max_len: int | None = None
 
     def __len__(self) -> int:
@@ -95,7 +100,8 @@ class CorePrefix:
 
     @property
     def guaranteed(self) -> float | None:
-        """The sup error guaranteed for this prefix (results C or D), or None."""
+        """The sup error guaranteed for this prefix (results C or D, the paper's route), or
+        None."""
         return None if self.parameters is None else self.parameters.guaranteed
 
 
