@@ -10,8 +10,8 @@ Modules are named after the paper's objects:
 - `kolmogorov_arnold`: explicit Kolmogorov-Arnold representations of sequence targets.
 - `transformer`: the prefixed transformer of Part III, its two routes and their prefixes.
 - `targets`: targets shared by chapters and tests, with their constants.
-- `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
-  covering numbers.
+- `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii (sampled,
+  and exact through the deepest hole) and covering numbers.
 - `reproducibility`: the settings every chapter applies first, the chapter list and budgets.
 - `plotting`: the book's figure style.
 - `catalogue`: the public objects and the chapters that use them.
@@ -78,8 +78,10 @@ from .sphere import (
     circle_points,
     covering_number_lower_bound,
     covering_radius,
+    cubed_sphere_corners,
     cubed_sphere_net,
     cubed_sphere_size,
+    deepest_hole,
     delta_net,
     delta_net_size_bound,
     fibonacci_sphere,
@@ -134,8 +136,10 @@ __all__ = [
     "core_prefix",
     "covering_number_lower_bound",
     "covering_radius",
+    "cubed_sphere_corners",
     "cubed_sphere_net",
     "cubed_sphere_size",
+    "deepest_hole",
     "delta_net",
     "delta_net_size_bound",
     "density_error_bound",
