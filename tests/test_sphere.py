@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -16,7 +17,9 @@ from prefix_approx import (
     circle_points,
     covering_number_lower_bound,
     covering_radius,
+    cubed_sphere_corners,
     cubed_sphere_net,
+    deepest_hole,
     delta_net,
     fibonacci_sphere,
     geodesic_distance,
@@ -104,14 +107,90 @@ def test_delta_net_on_the_circle_is_optimal(delta: float) -> None:
 
 @pytest.mark.parametrize(("m", "cells"), [(2, 1), (2, 4), (2, 7), (3, 3), (4, 2)])
 def test_cubed_net_certified_radius_is_a_tight_upper_bound(m: int, cells: int) -> None:
-    """No sample is farther than the certified radius, and samples come close to it."""
+    """No sample is farther than the certified radius, and the exact deepest hole comes
+    close to it (within 13% for these nets; on S^3 with an even K the two are equal)."""
     net = cubed_sphere_net(m, cells)
     assert len(net) == 2 * (m + 1) * cells**m and on_sphere(net.points)
     assert net.cells_per_edge == cells
-    corner = torch.ones((1, m + 1), dtype=torch.float64) / math.sqrt(m + 1)
-    measured = covering_radius(net.points, samples=50_000, seed=1, extra=corner)
-    assert measured <= net.radius + 1e-12
-    assert measured >= 0.85 * net.radius
+    measured = covering_radius(net.points, samples=50_000, seed=1)
+    deepest, _ = deepest_hole(net.points)
+    assert measured <= deepest + 1e-12
+    assert deepest <= net.radius + 1e-12
+    assert deepest >= 0.87 * net.radius
+
+
+@pytest.mark.parametrize(("m", "cells"), [(2, 2), (2, 5), (2, 8), (3, 2), (3, 3), (3, 4)])
+def test_cubed_net_deepest_hole_is_at_the_face_centre_for_even_cells(m: int, cells: int) -> None:
+    """The cell corners of one face hold the cube-corner directions and, for even K, the face
+    centre, which is then a deepest hole at distance arctan(sqrt(m) tan(w/2)), w = pi/(2K):
+    no corner is deeper than the exact hole, and on S^3 with K even the certificate is
+    tight."""
+    net = cubed_sphere_net(m, cells)
+    corners = cubed_sphere_corners(m, cells)
+    assert corners.shape == ((cells + 1) ** m, m + 1) and on_sphere(corners)
+    cube_corner = torch.ones(m + 1, dtype=torch.float64) / math.sqrt(m + 1)
+    assert (corners - cube_corner).abs().sum(dim=1).min().item() < 1e-15
+    deepest, hole = deepest_hole(net.points)
+    assert abs(nearest_point(hole[None], net.points)[0].item() - deepest) < 1e-15
+    corner_depth = nearest_point(corners, net.points)[0]
+    assert corner_depth.max().item() <= deepest + 1e-12
+    if cells % 2 == 0:
+        face_centre = torch.zeros((1, m + 1), dtype=torch.float64)
+        face_centre[0, -1] = 1.0
+        assert (corners - face_centre).abs().sum(dim=1).min().item() == 0.0
+        expected = math.atan(math.sqrt(m) * math.tan(math.pi / (4 * cells)))
+        assert nearest_point(face_centre, net.points)[0].item() == pytest.approx(
+            expected, abs=1e-14
+        )
+        assert deepest == pytest.approx(expected, abs=1e-12)
+        if m == 3:
+            assert deepest == pytest.approx(net.radius, abs=1e-12)
+
+
+def test_deepest_hole_of_regular_point_sets() -> None:
+    """Equally spaced points on the circle: pi/n. The octahedron (+-e_i) and the cube
+    (+-1, +-1, +-1)/sqrt 3 on S^2: arccos(1/sqrt 3), at a cube-corner direction and at an
+    axis direction respectively."""
+    for n in (3, 7, 100):
+        radius, hole = deepest_hole(circle_points(n, offset=0.2))
+        assert radius == pytest.approx(math.pi / n, abs=1e-14)
+        assert nearest_point(hole[None], circle_points(n, offset=0.2))[0].item() == radius
+    octahedron = torch.cat((torch.eye(3), -torch.eye(3))).double()
+    radius, hole = deepest_hole(octahedron)
+    assert radius == pytest.approx(math.acos(1 / math.sqrt(3)), abs=1e-14)
+    assert torch.allclose(hole.abs(), torch.full((3,), 1 / math.sqrt(3)).double(), atol=1e-14)
+    signs = torch.tensor(list(itertools.product((-1.0, 1.0), repeat=3)), dtype=torch.float64)
+    radius, hole = deepest_hole(signs / math.sqrt(3))
+    assert radius == pytest.approx(math.acos(1 / math.sqrt(3)), abs=1e-14)
+    assert sorted(hole.abs().tolist()) == pytest.approx([0.0, 0.0, 1.0], abs=1e-14)
+
+
+@settings(max_examples=15, deadline=None)
+@given(m=st.integers(1, 3), n=st.integers(60, 400), seed=st.integers(0, 10_000))
+def test_deepest_hole_is_exact_for_random_points(m: int, n: int, seed: int) -> None:
+    """No sampled point is farther from the set than the deepest hole, and moving the hole a
+    little in any direction brings it nearer to the set (it is a local maximum)."""
+    points = random_sphere_points(n, m, seed=seed)
+    radius, hole = deepest_hole(points)
+    assert covering_radius(points, samples=20_000, seed=seed + 1) <= radius + 1e-12
+    steps = random_sphere_points(200, m, seed=seed + 2)
+    moved = hole + 1e-3 * (steps - (steps @ hole)[:, None] * hole)
+    moved = moved / torch.linalg.vector_norm(moved, dim=-1, keepdim=True)
+    assert nearest_point(moved, points)[0].max().item() <= radius + 1e-12
+
+
+def test_deepest_hole_refuses_sets_that_leave_a_hemisphere_empty() -> None:
+    upper = random_sphere_points(50, 2, seed=4)
+    upper[:, 2] = upper[:, 2].abs()
+    with pytest.raises(ValueError, match="closed hemisphere"):
+        deepest_hole(upper)
+    with pytest.raises(ValueError, match="at least 4 points"):
+        deepest_hole(fibonacci_sphere(3))
+    equator = torch.cat((circle_points(6), torch.zeros(6, 1, dtype=torch.float64)), dim=1)
+    with pytest.raises(ValueError, match="one hyperplane"):
+        deepest_hole(equator)
+    with pytest.raises(ValueError, match="max_points"):
+        cubed_sphere_corners(3, 20, max_points=1000)
 
 
 @settings(max_examples=25, deadline=None)

@@ -13,8 +13,8 @@ Modules are named after the paper's objects:
 - `transformer`: the prefixed transformer of Part III, its two routes, the two models of the
   chapter on mixing, and their prefixes.
 - `targets`: targets shared by chapters and tests, with their constants.
-- `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii and
-  covering numbers.
+- `sphere`: point sets on S^m, geodesic distance, certified delta-nets, covering radii (sampled,
+  and exact through the deepest hole) and covering numbers.
 - `reproducibility`: the settings every chapter applies first, the chapter list and budgets.
 - `lower_bounds`: lower bounds on the prefix length (the book's own).
 - `plotting`: the book's figure style.
@@ -96,8 +96,10 @@ from .sphere import (
     circle_points,
     covering_number_lower_bound,
     covering_radius,
+    cubed_sphere_corners,
     cubed_sphere_net,
     cubed_sphere_size,
+    deepest_hole,
     delta_net,
     delta_net_size_bound,
     fibonacci_sphere,
@@ -157,8 +159,10 @@ __all__ = [
     "core_prefix",
     "covering_number_lower_bound",
     "covering_radius",
+    "cubed_sphere_corners",
     "cubed_sphere_net",
     "cubed_sphere_size",
+    "deepest_hole",
     "delta_net",
     "delta_net_size_bound",
     "density_error_bound",

@@ -117,7 +117,8 @@ class CoreHead(torch.nn.Module):
     It holds a plain `AttentionHead` (`.head`) with these weights and evaluates the prefix
     block with it; `w_query`, `w_key`, `w_value`, `d_model` and `d_value` are the head's.
 
-    Used in: book/course.ipynb, book/lemma3_core_head.ipynb, book/theorem1_density.ipynb,
+    Used in: book/attention_prefixes_prompts.ipynb, book/course.ipynb,
+    book/lemma3_core_head.ipynb, book/theorem1_density.ipynb,
     book/theorem4_jackson_bounds.ipynb.
     """
 

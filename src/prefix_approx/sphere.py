@@ -4,7 +4,8 @@ Distances on the sphere are geodesic (angles, in radians). A delta-net is a fini
 points such that every point of S^m lies within geodesic distance delta of one of them; its
 covering radius is the smallest such delta. The delta-nets built here carry a *certified*
 radius: an upper bound on their covering radius, computed exactly from their construction.
-`covering_radius` measures the radius of any point set from below by sampling.
+`covering_radius` measures the radius of any point set from below by sampling; `deepest_hole`
+computes it exactly from the set's convex hull.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from scipy.spatial import ConvexHull, QhullError
 from scipy.special import betainc
 
 from ._validation import (
@@ -33,8 +35,10 @@ __all__ = [
     "circle_points",
     "covering_number_lower_bound",
     "covering_radius",
+    "cubed_sphere_corners",
     "cubed_sphere_net",
     "cubed_sphere_size",
+    "deepest_hole",
     "delta_net",
     "delta_net_size_bound",
     "fibonacci_sphere",
@@ -166,7 +170,7 @@ def nearest_point(
     skip (for the nearest *other* point of a set, pass the queries' own indices). Works in
     blocks, so N and Q can both be large.
 
-    Used in: book/theorem4_jackson_bounds.ipynb.
+    Used in: book/sphere_nets.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     q = as_sphere_points(queries, "queries", ndim=2)
     p = as_sphere_points(points, "points", ndim=2)
@@ -221,6 +225,58 @@ def covering_radius(
     return float(distance.max())
 
 
+def deepest_hole(points: ArrayLike) -> tuple[float, torch.Tensor]:
+    """The exact covering radius of `points` (N, m+1) on S^m and a point where it is reached:
+    the largest geodesic distance from a point of S^m to its nearest point of the set, and a
+    deepest hole, shape (m+1,), at that distance.
+
+    Computed from the convex hull of the points (`scipy.spatial.ConvexHull`, Qhull). When
+    the origin lies inside the hull, write each facet's plane as <n, y> = b with n its unit
+    outward normal: no point of the set is farther than b along n, so the cap of angular
+    radius arccos b about n is empty, and the covering radius is the largest of these radii,
+    reached at the normal of the facet nearest the origin (the lemma "Deepest holes and the
+    convex hull" of the chapter on points on the sphere). The distance returned is measured
+    from that normal to the set with `nearest_point`, which stays accurate for small radii
+    where arccos b does not. Unlike `covering_radius`, which samples and can only miss the
+    worst point, this is exact up to rounding.
+
+    Raises ValueError for fewer than m + 2 points, for points that all lie in one
+    hyperplane, and for points in a closed hemisphere (the origin is not inside their hull:
+    the covering radius is then at least pi/2). Qhull's cost grows quickly with m: the
+    39,304 points of a cubed-sphere net of S^3 take a few seconds.
+
+    Used in: book/sphere_nets.ipynb.
+    """
+    p = as_sphere_points(points, "points", ndim=2)
+    n_points, dim = p.shape
+    if n_points < dim + 1:
+        raise ValueError(
+            f"a point set of S^{dim - 1} needs at least {dim + 1} points to leave no open "
+            f"hemisphere empty; got {n_points}"
+        )
+    try:
+        hull = ConvexHull(p.numpy())
+    except QhullError as err:
+        raise ValueError(
+            "Qhull could not build the convex hull of the points (they may all lie in one "
+            f"hyperplane): {str(err).splitlines()[0]}"
+        ) from err
+    normals = torch.from_numpy(hull.equations[:, :-1].copy())
+    offsets = torch.from_numpy(-hull.equations[:, -1].copy())
+    if not float(offsets.min()) > 1e-12:
+        raise ValueError(
+            "the points lie in a closed hemisphere (the origin is not inside their convex "
+            "hull), so the covering radius is at least pi/2; add points on the other side"
+        )
+    # The facet nearest the origin, and its ties up to rounding (symmetric point sets have
+    # many): measure each candidate's distance and keep the largest.
+    nearest = torch.nonzero(offsets <= offsets.min() + 1e-12)[:, 0]
+    centres = normals[nearest] / torch.linalg.vector_norm(normals[nearest], dim=-1, keepdim=True)
+    distance, _ = nearest_point(centres, p)
+    best = int(distance.argmax())
+    return float(distance[best]), centres[best]
+
+
 @dataclass(frozen=True)
 class SphereNet:
     """A point set on S^m with a certified radius.
@@ -245,8 +301,13 @@ class SphereNet:
 def _cubed_radius(m: int, cells: int) -> float:
     """Certified radius of the equiangular cubed-sphere net of S^m with `cells` cells per edge of
     each face: the largest distance from a point of a cell to that cell's centre. Every point
-    of S^m lies in some cell, so this bounds the covering radius from above; it overshoots
-    where a cell's far corner is nearer to a neighbouring cell's centre (by about 5-10%).
+    of S^m lies in some cell, so this bounds the covering radius from above. It equals the
+    covering radius when the worst cell's far corner is a deepest hole: on S^3 with an even
+    number of cells per edge (checked from 2 to 16), where the worst cells are the central
+    ones and their shared corner, the face centre, is a deepest hole. Elsewhere it
+    overshoots, because the worst cell's far corner is nearer to a neighbouring cell's
+    centre: on S^2 by 4% to 14% for 3 to 32 cells per edge. `deepest_hole` measures the
+    true radius.
 
     On the face x_(m+1) = 1 a cell is a box in the gnomonic coordinates (tan a_1..tan a_m).
     The set of points within angle r < pi/2 of the cell's centre meets that plane in a convex
@@ -349,6 +410,42 @@ def cubed_sphere_net(
     points = torch.cat(faces)
     points = points / torch.linalg.vector_norm(points, dim=-1, keepdim=True)
     return SphereNet(points=points, radius=_cubed_radius(m, cells), m=m, cells_per_edge=cells)
+
+
+def cubed_sphere_corners(
+    m: int, cells_per_edge: int, *, max_points: int = DEFAULT_MAX_POINTS
+) -> torch.Tensor:
+    """The corners of the cells of one face of the cubed-sphere net of S^m (see
+    `cubed_sphere_net`), shape ((cells_per_edge + 1)^m, m+1): the points
+    (tan a_1, ..., tan a_m, 1), normalised, with every a_i in [-pi/4, pi/4] a multiple of
+    the cell width pi / (2 cells_per_edge) away from -pi/4.
+
+    They are the candidate holes of the net: the face centre when `cells_per_edge` is even,
+    the points on the cube's edges where faces meet, and the 2^m cube-corner directions
+    (+-1, ..., +-1, 1) / sqrt(m+1). The net is unchanged by permutations and sign changes of
+    the coordinates, which carry the face x_(m+1) = 1 onto every other face, so the corners
+    of one face stand for all. Raises ValueError past `max_points` points.
+
+    Used in: book/sphere_nets.ipynb.
+    """
+    m = check_positive_int(m, "m")
+    cells = check_positive_int(cells_per_edge, "cells_per_edge")
+    _check_point_budget(
+        (cells + 1) ** m,
+        check_positive_int(max_points, "max_points"),
+        f"the cell corners of one face of the cubed-sphere net of S^{m}",
+        "Use fewer cells per edge, or raise max_points if the memory is there.",
+    )
+    width = (math.pi / 2) / cells
+    # Exact tangents at the ends and the middle: tan(+-pi/4) = +-1 and tan 0 = 0.
+    index = torch.arange(cells + 1, dtype=torch.float64)
+    edges = torch.tan(-math.pi / 4 + width * index)
+    edges[0], edges[-1] = -1.0, 1.0
+    if cells % 2 == 0:
+        edges[cells // 2] = 0.0
+    grid = torch.cartesian_prod(*([edges] * m)).reshape(-1, m)
+    points = torch.cat((grid, torch.ones((grid.shape[0], 1), dtype=torch.float64)), dim=1)
+    return points / torch.linalg.vector_norm(points, dim=-1, keepdim=True)
 
 
 def delta_net(m: int, delta: float, *, max_points: int = DEFAULT_MAX_POINTS) -> SphereNet:
