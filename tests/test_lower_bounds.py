@@ -100,3 +100,33 @@ def test_prefix_weight_bound_tends_to_zero_and_handles_huge_logs() -> None:
         pa.prefix_weight_upper_bound(float("nan"), 10, 0.0)
     with pytest.raises(ValueError, match="n_inputs"):
         pa.prefix_weight_upper_bound(0.0, 0, 0.0)
+
+
+def test_the_cube_bound_counts_disjoint_cubes() -> None:
+    # L / (2 eps) = 10: cubes of half-width just over 0.05 fit 9 to an axis
+    args = {"eps": 0.05, "lipschitz": 1.0, "bound": 1.0}
+    assert pa.continuous_prefix_size_lower_bound_on_cube(2, **args) == 81
+    assert pa.continuous_prefix_size_lower_bound_on_cube(3, **args) == 729
+    assert pa.continuous_prefix_size_lower_bound_on_cube(2, eps=0.3, lipschitz=1.0, bound=1.0) == 1
+    with pytest.raises(ValueError, match="eps < bound"):
+        pa.continuous_prefix_size_lower_bound_on_cube(2, eps=2.0, lipschitz=1.0, bound=1.0)
+    with pytest.raises(ValueError, match="too large"):
+        pa.continuous_prefix_size_lower_bound_on_cube(500, eps=1e-3, lipschitz=1.0, bound=1.0)
+
+
+@given(
+    n=st.integers(min_value=1, max_value=4),
+    eps=st.floats(min_value=1e-3, max_value=0.2),
+)
+@settings(max_examples=50, deadline=None)
+def test_the_cube_bound_grows_like_eps_to_minus_n(n: int, eps: float) -> None:
+    """Halving eps multiplies the bound by about 2^n, and the bound stays below the gather
+    route's grid count, a continuous rule with one token per grid point."""
+    args = {"lipschitz": 1.0, "bound": 1.0}
+    low = pa.continuous_prefix_size_lower_bound_on_cube(n, eps=eps, **args)
+    lower_half = pa.continuous_prefix_size_lower_bound_on_cube(n, eps=eps / 2, **args)
+    assert lower_half >= low
+    per_axis = math.ceil(1 / (2 * eps)) - 1
+    if per_axis >= 20:
+        assert lower_half / low == pytest.approx(2.0**n, rel=0.35)
+    assert low <= math.ceil(1 / eps) ** n

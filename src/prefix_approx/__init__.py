@@ -66,6 +66,7 @@ from .kolmogorov_arnold import (
 )
 from .lower_bounds import (
     continuous_prefix_length_lower_bound,
+    continuous_prefix_size_lower_bound_on_cube,
     packing_number_lower_bound,
     prefix_weight_upper_bound,
 )
@@ -156,6 +157,7 @@ __all__ = [
     "circle_fourier_norms",
     "circle_points",
     "continuous_prefix_length_lower_bound",
+    "continuous_prefix_size_lower_bound_on_cube",
     "core_prefix",
     "covering_number_lower_bound",
     "covering_radius",

@@ -4,8 +4,9 @@
 `continuous_prefix_length_lower_bound` is the book's lower bound for prefix rules that depend
 continuously on the target (Theorem "Lower bound for continuous prefix rules" in the chapter
 on Theorem 4): a topological argument (Borsuk-Ulam) on a family of bumps in disjoint caps.
-`prefix_weight_upper_bound` bounds the attention a fixed prefix keeps against T input tokens,
-for any head.
+`continuous_prefix_size_lower_bound_on_cube` is the same bound for sequence maps on [0, 1]^n,
+counted in numbers over all the prefixes of a model. `prefix_weight_upper_bound` bounds the
+attention a fixed prefix keeps against T input tokens, for any head.
 
 These are the book's own results; the paper states no lower bound, and as far as we know none
 was published for approximation by prefixes.
@@ -20,6 +21,7 @@ from .sphere import cap_fraction
 
 __all__ = [
     "continuous_prefix_length_lower_bound",
+    "continuous_prefix_size_lower_bound_on_cube",
     "packing_number_lower_bound",
     "prefix_weight_upper_bound",
 ]
@@ -84,6 +86,43 @@ def continuous_prefix_length_lower_bound(
             "overflows a float"
         )
     return max(1, math.ceil(1.0 / (token_dim * fraction) - 1e-9))
+
+
+def continuous_prefix_size_lower_bound_on_cube(
+    n: int, *, eps: float, lipschitz: float, bound: float
+) -> int:
+    """The fewest numbers, over all the prefixes of all layers together, that any continuous
+    prefix rule needs for sup error `eps` on the L-Lipschitz maps g: [0, 1]^n -> R bounded by
+    B (one output position suffices), whatever the fixed model that reads them: at least
+    (ceil(L / (2 eps)) - 1)^n, which grows like (L / (2 eps))^n. Needs eps < B.
+
+    The proof is that of the lower bound on the sphere, with bumps in disjoint cubes of
+    half-width rho > eps / L: floor(1 / (2 rho)) of them fit along each axis.
+
+    Raises TypeError or ValueError, naming the argument, for a wrong type or a value out of
+    range (n an integer >= 1; eps, lipschitz, bound finite and > 0; eps < bound), and
+    ValueError when the count passes 10^300.
+
+    Used in: book/seq2seq_universality.ipynb.
+    """
+    n = check_positive_int(n, "n")
+    eps = check_positive_float(eps, "eps")
+    lipschitz = check_positive_float(lipschitz, "lipschitz")
+    bound = check_positive_float(bound, "bound")
+    if not eps < bound:
+        raise ValueError(
+            f"the lower bound needs eps < bound; got eps = {eps:g}, bound = {bound:g} (for "
+            "eps >= bound the zero output already meets eps and no prefix is needed)"
+        )
+    per_axis = math.ceil(lipschitz / (2.0 * eps)) - 1
+    if per_axis <= 1:
+        return 1
+    if n * math.log10(per_axis) > 300:
+        raise ValueError(
+            f"the count (about 10^{n * math.log10(per_axis):.0f}) is too large to return; "
+            "use a larger eps or a smaller n"
+        )
+    return per_axis**n
 
 
 def prefix_weight_upper_bound(log_prefix_normaliser: float, n_inputs: int, floor: float) -> float:
