@@ -86,3 +86,56 @@ def test_edited_transformer_prefixes_are_checked_like_plain_tensors() -> None:
     broken[0, 0] = math.nan
     with pytest.raises(ValueError, match="prefix of layer apply must be finite"):
         model(x, dataclasses.replace(prefixes, tokens=(None, broken)))
+
+
+# ---- found by a newcomer's second look (issue 14) -------------------------------------------
+def test_ka_prefixes_for_beta_710_is_a_clear_error() -> None:
+    """The representation builds at beta = 710, but its prefixes raised OverflowError (cannot
+    convert float infinity to integer) while sizing their grid."""
+    rep = pa.ka_log_sum_exp(2, beta=710.0)
+    with pytest.raises(ValueError, match="cells per axis"):
+        pa.ka_prefixes(pa.ka_transformer(2), rep, eps=0.5)
+
+
+def test_bessel_ratios_beyond_1e9_are_refused_not_nan() -> None:
+    """scipy's ive returns NaN from about 1.07e9: bessel_ratios(2e9, 3) returned NaNs."""
+    with pytest.raises(ValueError, match="lam must be at most"):
+        pa.bessel_ratios(2e9, 3)
+    assert torch.isfinite(pa.bessel_ratios(1e9, 3)).all()
+
+
+@pytest.mark.parametrize("kind", ["list", "numpy", "int64"])
+def test_edited_core_prefix_tokens_read_back(kind: str) -> None:
+    """control_points and values crashed with raw torch errors on replaced tokens."""
+    p = pa.core_prefix([[1, 0], [0, 1]], [[1], [3]], 1.0)
+    tokens = {"list": p.tokens.tolist(), "numpy": p.tokens.numpy(), "int64": p.tokens.long()}
+    q = dataclasses.replace(p, tokens=tokens[kind])
+    assert torch.equal(q.control_points, p.control_points)
+    assert torch.equal(q.values, p.values)
+
+
+@pytest.mark.parametrize("max_len", [float("nan"), True, "3", 0])
+def test_edited_max_len_is_checked(max_len: object) -> None:
+    """A replaced max_len of NaN or True was ignored; '3' raised a raw comparison error."""
+    p = pa.core_prefix([[1, 0], [0, 1]], [[1], [3]], 1.0)
+    with pytest.raises((TypeError, ValueError), match=r"prefix\.max_len"):
+        pa.CoreHead(1, 1)([[[1.0, 0.0]]], dataclasses.replace(p, max_len=max_len))
+
+
+def test_merge_partial_refuses_an_infinite_log_normaliser() -> None:
+    part = pa.PartialAttention
+    with pytest.raises(ValueError, match=r"\+inf"):
+        pa.merge_partial(
+            part(torch.tensor([math.inf]), torch.ones((1, 1))),
+            part(torch.tensor([0.0]), torch.ones((1, 1))),
+        )
+
+
+def test_sparse_and_meta_tensors_are_named() -> None:
+    eye = torch.eye(2, dtype=torch.float64)
+    with pytest.raises(TypeError, match="x must be a dense tensor"):
+        pa.geodesic_distance(eye.to_sparse(), eye)
+    with pytest.raises(ValueError, match="x is a meta tensor"):
+        pa.geodesic_distance(torch.empty((2, 2), device="meta"), eye)
+    with pytest.raises(ValueError, match="at least 1 dimensions"):
+        pa.geodesic_distance(1.0, eye)  # a Python scalar as a NumPy scalar would be

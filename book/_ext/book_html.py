@@ -22,7 +22,9 @@ Downloads
   which the page loads on a click (scripts load from file://, `fetch` does not) and saves
   under the file's own name.
 - The same holds for the menu's PDFs (this page's and the whole book's, linked by
-  `book_reader.py` once `book_pdf.py` has printed them): they save from a server and from disk.
+  `book_reader.py` once `book_pdf.py` has printed them) and for the sidebar's links to both
+  editions of the whole book (class `book-pdf-download`): they save from a server and from
+  disk.
   Their copies for file:// roughly double what the PDFs take on disk (base64).
 
 Valid, accessible HTML
@@ -47,6 +49,9 @@ Valid, accessible HTML
 - pydata-sphinx-theme's `styles/theme.css` is one `@import "../basic.css"`, which axe-core's
   stylesheet loader resolves to `/basic.css`, a 404; the import also costs a serial request.
   `styles/theme.css` is written with basic.css's rules in place of the import.
+- In dark mode the statements index (prf-prf.html) kept basic.css's light grey letter rows
+  under light text (axe: color-contrast, serious); `book_html.css` gives them the theme's
+  surface colour.
 - Captions are numbered "Figure 6.2: ..." (Sphinx writes "Figure 6.2 ...", and numfig_format
   would put the colon into every reference to the figure too).
 - The site's root `index.html` is Jupyter Book's bare redirect to the first chapter, with no
@@ -97,7 +102,9 @@ def _drop_repeated_inline_scripts(
 # The theme's download menu (sphinx-book-theme 1.3) marks each entry `btn-download-<what>-button`:
 # the notebook, the source, and (book_reader.py) this page's PDF and the whole book's.
 # An anchor of the download menu, as sphinx-book-theme's `render_link_button` writes it.
-_DOWNLOAD_ANCHOR = re.compile(r'<a\s[^>]*\bclass="[^"]*\bbtn-download-[a-z-]+-button\b[^"]*"[^>]*>')
+_DOWNLOAD_ANCHOR = re.compile(
+    r'<a\s[^>]*\bclass="[^"]*\b(?:btn-download-[a-z-]+-button|book-pdf-download)\b[^"]*"[^>]*>'
+)
 _HREF = re.compile(r'\shref="([^"]*)"')
 _TARGET = re.compile(r'\s+target="[^"]*"')
 

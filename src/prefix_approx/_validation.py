@@ -46,6 +46,13 @@ def as_float64(
     """
     if isinstance(value, torch.Tensor):
         tensor = value
+        if tensor.layout != torch.strided:
+            raise TypeError(
+                f"{name} must be a dense tensor; got layout {tensor.layout} "
+                "(call .to_dense() first)"
+            )
+        if tensor.is_meta:
+            raise ValueError(f"{name} is a meta tensor: it has a shape but no values")
         if (
             tensor.dtype == torch.bool
             or tensor.is_complex()
@@ -53,7 +60,8 @@ def as_float64(
         ):
             raise TypeError(f"{name} must hold real numbers; got dtype {tensor.dtype}")
     elif isinstance(value, str | bytes) or not (
-        isinstance(value, np.ndarray | np.generic | Sequence) or hasattr(value, "__array__")
+        isinstance(value, np.ndarray | np.generic | Sequence | int | float)
+        or hasattr(value, "__array__")
     ):
         raise TypeError(
             f"{name} must be a torch.Tensor, a NumPy array or a sequence of numbers; "

@@ -186,6 +186,11 @@ def _float64_partial(part: PartialAttention, name: str) -> PartialAttention:
                 f"got {kind}"
             )
         fields[field] = value.to(device="cpu", dtype=torch.float64)
+    if bool((fields["log_normaliser"] == math.inf).any()):
+        raise ValueError(
+            f"{name}.log_normaliser has +inf entries: a block's log normaliser is finite, or "
+            "-inf for a query that sees none of its tokens"
+        )
     return PartialAttention(**fields)
 
 

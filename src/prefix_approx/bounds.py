@@ -328,13 +328,17 @@ MAX_BESSEL_ORDER = 10**7
 #: functions instead of the backward recurrence, whose length grows like lam / 4.
 _RECURRENCE_MAX_LAM = 1e6
 
+#: Largest lam `bessel_ratios` accepts: scipy.special.ive returns NaN from about 1.07e9 on.
+MAX_BESSEL_LAM = 1e9
+
 
 def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     """Ratios I_n(lam) / I_0(lam) of modified Bessel functions of the first kind for
     n = 0..n_max, shape (n_max + 1,), float64, by Miller's backward recurrence
     I_(n-1) = (2n / lam) I_n + I_(n+1), which is stable in this direction; for lam > 1e6,
     from scipy.special.ive (relative accuracy about 1e-13). For lam = 0 the ratios are
-    1, 0, 0, ... Raises ValueError for n_max > MAX_BESSEL_ORDER (10^7).
+    1, 0, 0, ... Raises ValueError for n_max > MAX_BESSEL_ORDER (10^7) and for
+    lam > MAX_BESSEL_LAM (10^9), where scipy's ive gives NaN.
 
     Used in: book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
@@ -344,6 +348,11 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
         raise ValueError(
             f"n_max must be at most {MAX_BESSEL_ORDER}; got {n_max} "
             f"({8 * (n_max + 1) / 2**20:.3g} MiB of ratios)"
+        )
+    if lam > MAX_BESSEL_LAM:
+        raise ValueError(
+            f"lam must be at most {MAX_BESSEL_LAM:g}; got {lam:g}: beyond it scipy's "
+            "exponentially scaled Bessel functions return NaN"
         )
     if lam == 0:
         ratios = torch.zeros(n_max + 1, dtype=torch.float64)

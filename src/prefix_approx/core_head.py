@@ -89,14 +89,14 @@ class CorePrefix:
     def control_points(self) -> torch.Tensor:
         """The control points c_j (N, m+1), read back from the key block (scaled by its largest
         entry first, so that lam up to 1.8e308 does not overflow the norm)."""
-        keys = self.tokens[:, self.m + 1 : 2 * (self.m + 1)]
+        keys = _stored_tokens(self)[:, self.m + 1 : 2 * (self.m + 1)]
         keys = keys / keys.abs().amax(dim=-1, keepdim=True)
         return keys / torch.linalg.vector_norm(keys, dim=-1, keepdim=True)
 
     @property
     def values(self) -> torch.Tensor:
         """The values v_j (N, k)."""
-        return self.tokens[:, 2 * (self.m + 1) :]
+        return _stored_tokens(self)[:, 2 * (self.m + 1) :]
 
     @property
     def guaranteed(self) -> float | None:
@@ -220,6 +220,8 @@ class CoreHead(torch.nn.Module):
         block_elements = check_positive_int(block_elements, "block_elements")
         n_inputs = tokens.shape[-2]
         max_len = prefix.max_len if isinstance(prefix, CorePrefix) else None
+        if max_len is not None:  # may have been edited with dataclasses.replace
+            max_len = check_positive_int(max_len, "prefix.max_len", maximum=MAX_SEQUENCE_LENGTH)
         if max_len is not None and n_inputs > max_len:
             raise ValueError(
                 f"the sequences have T = {n_inputs} tokens, but this prefix guarantees its "
@@ -238,6 +240,18 @@ class CoreHead(torch.nn.Module):
             output=torch.zeros_like(from_prefix.output),
         )
         return merge_partial(from_prefix, from_inputs).output
+
+
+def _stored_tokens(prefix: CorePrefix) -> torch.Tensor:
+    """A prefix's tokens (N, 2(m+1) + k) as a float64 tensor, checked like user input (the
+    tokens may have been replaced by hand with a list, an array or another dtype)."""
+    tokens = as_float64(prefix.tokens, "prefix.tokens", ndim=2)
+    if tokens.shape[1] != 2 * (prefix.m + 1) + prefix.k:
+        raise ValueError(
+            f"prefix.tokens must have 2(m+1) + k = {2 * (prefix.m + 1) + prefix.k} columns; "
+            f"got shape {tuple(tokens.shape)}"
+        )
+    return tokens
 
 
 #: Smallest inverse temperature `core_prefix` accepts: lam c_j stays a normal float for every

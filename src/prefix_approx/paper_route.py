@@ -80,7 +80,7 @@ def _one_minus_mean_cosine(m: int, lam: np.ndarray) -> np.ndarray:
         ratio = np.where(lam > 0, ive(nu + 1.0, lam) / ive(nu, lam), 0.0)
     computed = np.clip(1.0 - ratio, 0.0, 1.0) + _ROUNDING
     amos = 1.0 - lam / (nu + 1.0 + np.sqrt(lam * lam + (nu + 1.0) ** 2))
-    bound = np.minimum(computed, amos)
+    bound = np.fmin(computed, amos)  # fmin: where ive gives NaN (lam > 1e9), Amos alone
     return np.where(np.isfinite(bound), bound, 1.0)
 
 

@@ -37,8 +37,9 @@ from .conftest import serve, unavailable
 WIDTHS = (390, 1400)
 BLOCKING = ("critical", "serious")
 # The entries of the theme's download menu: btn-download-notebook-button, -source-, and
-# book_reader.py's -pdf- (this page) and -book-pdf- (the whole book).
-DOWNLOAD_CLASS = re.compile(r"^btn-download-[a-z-]+-button$")
+# book_reader.py's -pdf- (this page) and -book-pdf- (the whole book); and the sidebar's links
+# to both editions of the whole book (book-pdf-download).
+DOWNLOAD_CLASS = re.compile(r"^(btn-download-[a-z-]+-button|book-pdf-download)$")
 # Content types a server may well send for the files of the download menu (a browser shows
 # each of them in a tab when nothing says "download"); the files of a kind take them in turn.
 HTTP_CONTENT_TYPES = {
@@ -100,7 +101,7 @@ class Download:
 
 @pytest.fixture(scope="module")
 def downloads(site: Path, chapters: list[str]) -> list[Download]:
-    """Every link of every chapter's download menu."""
+    """Every link of every chapter's download menu, and its sidebar links to the book's PDFs."""
     found = []
     for name in chapters:
         page = site / f"{name}.html"
@@ -127,10 +128,11 @@ def _of_kind(downloads: list[Download], suffix: str) -> list[Download]:
     """The downloads of one kind, each file once: a page's own files are its own, and the
     whole book's PDF, linked from every page, is clicked on the first (its link is the same
     on every page, as test_download_links_name_their_file_and_open_no_tab checks)."""
-    chosen: dict[Path, Download] = {}
+    chosen: dict[tuple[Path, bool], Download] = {}
     for item in downloads:
-        if item.file.suffix == suffix:
-            chosen.setdefault(item.file, item)
+        if item.file.suffix == suffix:  # once from the menu, once from the sidebar
+            in_sidebar = "book-pdf-download" in (dict(item.attributes).get("class") or "")
+            chosen.setdefault((item.file, in_sidebar), item)
     if not chosen:
         if suffix == ".pdf":
             pytest.skip("no PDFs in this build (book_pdf off, or PREFIX_APPROX_BUILD_PDF=0)")
@@ -154,8 +156,11 @@ def _click_every_download(browser, base: str, downloads: list[Download]) -> None
         url = f"{base}/{item.page}.html"
         if page.url != url:
             page.goto(url, wait_until="domcontentloaded")
-        page.click(".dropdown-download-buttons > button.dropdown-toggle")
-        link = page.locator(f'.dropdown-download-buttons a[href="{item.href}"]')
+        if "book-pdf-download" in (dict(item.attributes).get("class") or "").split():
+            link = page.locator(f'.book-pdf-links a[href="{item.href}"]')
+        else:
+            page.click(".dropdown-download-buttons > button.dropdown-toggle")
+            link = page.locator(f'.dropdown-download-buttons a[href="{item.href}"]')
         try:
             with page.expect_download(timeout=8_000) as info:
                 link.click()

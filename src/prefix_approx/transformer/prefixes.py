@@ -150,7 +150,22 @@ def _head_plan(
 
 
 def _grid_size(box: Sequence[tuple[float, float]], spacing: float) -> int:
-    return math.prod(max(1, math.ceil((hi - lo) / spacing)) for lo, hi in box)
+    """Number of grid cells `_grid` makes, computed without building them. Raises ValueError
+    when a box this wide cannot be gridded at this spacing by any machine (a spacing that
+    underflowed to 0, or more than 10^300 cells per axis), as when a representation's
+    constants come from exp of a large parameter."""
+    counts = []
+    for lo, hi in box:
+        cells = (hi - lo) / spacing if spacing > 0 else math.inf
+        if not cells <= 1e300:
+            raise ValueError(
+                f"the prefix grid would need about {cells:.3g} cells per axis (spacing "
+                f"{spacing:.3g} on a box of width {hi - lo:.3g}): the representation's "
+                "constants are too large for any prefix; a smaller beta or n, or a larger "
+                "eps, lowers them"
+            )
+        counts.append(max(1, math.ceil(cells)))
+    return math.prod(counts)
 
 
 def _grid(box: Sequence[tuple[float, float]], spacing: float) -> tuple[torch.Tensor, float]:
