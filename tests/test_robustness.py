@@ -384,3 +384,24 @@ def test_execute_and_measure_names_a_bad_timeout(timeout: object, tmp_path) -> N
     nbformat.write(nbformat.v4.new_notebook(), path)
     with pytest.raises((TypeError, ValueError), match="timeout"):
         pa.execute_and_measure(path, timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_circle_points_at_offset_1e17_rotate_by_the_exact_angle() -> None:
+    """Reducing 1e17 modulo a rounded 2 pi was off by about 1.85 radians."""
+    points = pa.circle_points(8, offset=1e17)
+    angle = mpmath.mpf(10) ** 17
+    assert points[0, 0].item() == pytest.approx(float(mpmath.cos(angle)), abs=1e-15)
+    assert points[0, 1].item() == pytest.approx(float(mpmath.sin(angle)), abs=1e-15)
+    third = angle + 2 * mpmath.pi * 3 / 8
+    assert points[3, 0].item() == pytest.approx(float(mpmath.cos(third)), abs=1e-15)
+    assert torch.equal(pa.circle_points(4, offset=0.1), pa.circle_points(4, offset=0.1))
+
+
+def test_package_versions_refuses_an_empty_name() -> None:
+    with pytest.raises(ValueError, match="empty distribution names"):
+        pa.package_versions(["numpy", ""])
+
+
+def test_mixing_prefixes_names_an_apply_that_is_not_a_function() -> None:
+    with pytest.raises(TypeError, match="apply must be a function"):
+        pa.mixing_prefixes(pa.mixing_transformer(2), None, lipschitz=1.0, eps=0.5)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib
 import json
 import math
 import os
@@ -80,8 +81,17 @@ class ApiMissingError(Exception):
     """A public name the probe needs does not exist at this commit."""
 
 
+#: Names that were public and are now private validators; probed where they live.
+PRIVATE_HOMES = {"check_sequences": "_validation", "evaluate_target": "_validation"}
+
+
 def api(name: str) -> object:
-    """The public object `name` of prefix_approx, or ApiMissingError."""
+    """The public object `name` of prefix_approx (or a private validator of PRIVATE_HOMES),
+    or ApiMissingError."""
+    if name in PRIVATE_HOMES:
+        module = importlib.import_module(f"prefix_approx.{PRIVATE_HOMES[name]}")
+        if hasattr(module, name):
+            return getattr(module, name)
     if not hasattr(pa, name):
         raise ApiMissingError(f"prefix_approx has no public name {name!r}")
     return getattr(pa, name)
@@ -4083,7 +4093,7 @@ def transformer_probes() -> None:
             name,
             f"{rep_name}({n}) at eps {eps}: guarantee <= eps and >= measured (150 sequences)",
             lambda rep_name=rep_name, n=n, eps=eps: api("ka_prefixes")(
-                kat(n), api(rep_name)(n), eps
+                kat(n), api(rep_name)(n), eps=eps
             ),
             Check(
                 transformer_guarantee(
@@ -4104,7 +4114,7 @@ def transformer_probes() -> None:
         "ka_prefixes.false-constants",
         name,
         "a representation whose Lipschitz constants are 1e-6: refused, or guarantee holds",
-        lambda: api("ka_prefixes")(kat(1), false_rep(), 0.2),
+        lambda: api("ka_prefixes")(kat(1), false_rep(), eps=0.2),
         Error(
             ("representation", "lipschitz", "constant"),
             otherwise=transformer_guarantee(kat, times_mean_target, 1, 0.2),
@@ -4123,7 +4133,7 @@ def transformer_probes() -> None:
         "ka_prefixes.false-ranges",
         name,
         "a representation whose mean ranges are too narrow: refused, or guarantee holds",
-        lambda: api("ka_prefixes")(kat(1), false_range(), 0.2),
+        lambda: api("ka_prefixes")(kat(1), false_range(), eps=0.2),
         Error(
             ("representation", "range"),
             otherwise=transformer_guarantee(kat, times_mean_target, 1, 0.2),
@@ -4142,21 +4152,21 @@ def transformer_probes() -> None:
         "ka_prefixes.wrong-n",
         name,
         "a representation for n = 2 on a model for n = 1",
-        lambda: api("ka_prefixes")(kat(1), api("ka_centering")(2), 0.5),
+        lambda: api("ka_prefixes")(kat(1), api("ka_centering")(2), eps=0.5),
         Error(("representation", "n =")),
     )
     probe(
         "ka_prefixes.not-representation",
         name,
         "a function instead of a KARepresentation",
-        lambda: api("ka_prefixes")(kat(1), mix_target, 0.5),
+        lambda: api("ka_prefixes")(kat(1), mix_target, eps=0.5),
         Error(("representation",)),
     )
     probe(
         "ka_prefixes.wrong-route",
         name,
         "a gather model",
-        lambda: api("ka_prefixes")(api("gather_transformer")(1), api("ka_centering")(1), 0.5),
+        lambda: api("ka_prefixes")(api("gather_transformer")(1), api("ka_centering")(1), eps=0.5),
         Error(("model", "route")),
     )
     bad_param_family(
@@ -4164,7 +4174,7 @@ def transformer_probes() -> None:
         name,
         "eps",
         "pos_float",
-        lambda v: api("ka_prefixes")(kat(1), api("ka_centering")(1), v),
+        lambda v: api("ka_prefixes")(kat(1), api("ka_centering")(1), eps=v),
         only=("zero", "negative", "nan", "inf", "bool", "str", "huge-int"),
     )
 
@@ -4430,7 +4440,7 @@ def transformer_probes() -> None:
         "HeadPrefixReport.guaranteed",
         "HeadPrefixReport",
         "every report's guaranteed error is at most its tolerance",
-        lambda: api("ka_prefixes")(kat(1), api("ka_centering")(1), 0.5).reports,
+        lambda: api("ka_prefixes")(kat(1), api("ka_centering")(1), eps=0.5).reports,
         Check(
             lambda reports: (
                 len(reports) > 0
@@ -4768,7 +4778,7 @@ def reproducibility_probes() -> None:
             if inspect.isclass(getattr(pa, n)) or inspect.isfunction(getattr(pa, n))
         }
         missing = sorted(wanted - listed)
-        unused = sorted(o.name for o in objs if not o.used_in)
+        unused = sorted(o.name for o in objs if not getattr(o, "has_used_in", o.used_in))
         return not missing and not unused, f"missing {missing[:5]}, without 'Used in' {unused[:5]}"
 
     probe(

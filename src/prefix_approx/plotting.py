@@ -61,7 +61,7 @@ def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> t
     """(width, height) in inches for a grid of `rows` x `cols` panels at the column width.
 
     Raises ValueError for more than two panels side by side (unreadable on a phone), a count
-    below 1 or a height outside (0, 20] inches (NaN included); TypeError for a count that is
+    outside 1..20 or a height outside (0, 20] inches (NaN included); TypeError for a count that is
     not an int or a height that is not a number.
 
     Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
@@ -72,8 +72,9 @@ def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> t
     for name, value in (("rows", rows), ("cols", cols)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1; got {value}")
+        if not 1 <= value <= 20:
+            shown = value if abs(value) < 10**6 else "a huge integer"
+            raise ValueError(f"{name} must be between 1 and 20; got {shown}")
     if cols > 2:
         raise ValueError(
             f"at most 2 panels side by side fit a phone's width; got cols={cols}: stack them"

@@ -135,6 +135,8 @@ def package_versions(names: list[str] | tuple[str, ...]) -> dict[str, str]:
         raise TypeError(
             f"names must be a list or tuple of distribution names; got {type(names).__name__}"
         )
+    if not all(n.strip() for n in names):
+        raise ValueError(f"names must not hold empty distribution names; got {list(names)!r:.80}")
     versions = {}
     for name in names:
         try:

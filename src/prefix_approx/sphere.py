@@ -111,11 +111,16 @@ def circle_points(
     n = check_positive_int(n, "n")
     _check_point_budget(n, check_positive_int(max_points, "max_points"), "circle_points", _FEWER)
     offset = float(as_float64([offset], "offset")[0])
-    # Reduce the offset to [-pi, pi] first (exactly): at offset 1e17 the spacing 2 pi / n
-    # would otherwise be lost in rounding and all n points would coincide.
-    offset = math.remainder(offset, 2.0 * math.pi)
-    angles = offset + 2.0 * math.pi * torch.arange(n, dtype=torch.float64) / n
-    return torch.stack((torch.cos(angles), torch.sin(angles)), dim=-1)
+    steps = 2.0 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    if abs(offset) <= 2.0 * math.pi:
+        angles = offset + steps
+        return torch.stack((torch.cos(angles), torch.sin(angles)), dim=-1)
+    # A large offset: adding it to the steps would lose them in rounding (at 1e17 all n points
+    # coincide), and reducing it modulo a rounded 2 pi is off by offset * 2e-16 radians. The
+    # libm cos and sin reduce their argument exactly, so rotate by (cos offset, sin offset).
+    c, s = math.cos(offset), math.sin(offset)
+    cos_steps, sin_steps = torch.cos(steps), torch.sin(steps)
+    return torch.stack((c * cos_steps - s * sin_steps, s * cos_steps + c * sin_steps), dim=-1)
 
 
 def fibonacci_sphere(n: int, *, max_points: int = DEFAULT_MAX_POINTS) -> torch.Tensor:

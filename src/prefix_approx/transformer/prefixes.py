@@ -480,6 +480,8 @@ def mixing_prefixes(
     Used in: book/course.ipynb, book/prefix_mixing.ipynb.
     """
     _check_model(model, "mixing")
+    if not callable(apply):
+        raise TypeError(f"apply must be a function (x_j, m, j) -> (B, k); got {apply!r:.60}")
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     eps = check_positive_float(eps, "eps")
     max_tokens = check_positive_int(max_tokens, "max_tokens")
