@@ -3034,7 +3034,9 @@ def smooth_prefix_probes() -> None:
 
 # --------------------------------------------------------------------------- sphere
 def mp_circle(n: int, offset: float) -> np.ndarray:
-    with mpmath.workdps(60):
+    # Reducing an offset of 1e300 modulo 2 pi needs about 300 more digits than the answer.
+    digits = 60 + max(0, int(math.log10(abs(offset) + 1.0)))
+    with mpmath.workdps(digits):
         base = mpmath.fmod(mpmath.mpf(offset), 2 * mpmath.pi)
         angles = [base + 2 * mpmath.pi * j / n for j in range(n)]
         return np.array([[float(mpmath.cos(a)), float(mpmath.sin(a))] for a in angles])
@@ -4144,7 +4146,9 @@ def transformer_probes() -> None:
         name,
         "a representation with a NaN Lipschitz constant",
         lambda: api("ka_prefixes")(
-            kat(1), _replace(api("ka_centering")(1), outer_lipschitz={0: NAN, 1: 1.0}), 0.5
+            kat(1),
+            _replace(api("ka_centering")(1), outer_lipschitz={0: NAN, 1: 1.0}),
+            eps=0.5,
         ),
         Error(("representation", "outer_lipschitz")),
     )
@@ -5024,13 +5028,6 @@ def size_probes() -> None:
             ),
         ),
         Check(lambda r: (r[1] > r[0], f"{r}")),
-    )
-    probe(
-        "circle_fourier_norms.keep_all",
-        "circle_fourier_norms",
-        "keep_all=True keeps the trailing zero norms (n_samples/2 of them)",
-        lambda: api("circle_fourier_norms")(cos, n_samples=16, keep_all=True),
-        Value(np.array([0.0, 1.0, 0, 0, 0, 0, 0, 0]), rtol=1e-12, atol=1e-13),
     )
 
 

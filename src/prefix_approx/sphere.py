@@ -225,7 +225,7 @@ def covering_radius(
     samples = check_positive_int(samples, "samples")
     sample = random_sphere_points(samples, p.shape[1] - 1, seed=seed) if p.shape[1] >= 2 else p
     if extra is not None:
-        sample = torch.cat((sample, as_float64(extra, "extra", ndim=2, last_dim=p.shape[1])))
+        sample = torch.cat((sample, as_sphere_points(extra, "extra", ndim=2, last_dim=p.shape[1])))
     distance, _ = nearest_point(sample, p)
     return float(distance.max())
 

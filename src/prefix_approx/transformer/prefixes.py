@@ -359,6 +359,7 @@ def ka_prefixes(
         # values written into the prefixes do, and the query set stays a short, well-conditioned
         # curve whatever the representation's scale.
         lo, hi = rep.mean_range[q]
+        _check_mean_range(rep, q, n)
         centre, scale = (lo + hi) / 2, max((hi - lo) / 2, 1e-12)
         margin = rep.margin / scale
         outer_tol = eps / (2 * active)
@@ -408,6 +409,28 @@ def ka_prefixes(
     return TransformerPrefixes(
         tuple(tokens), model.route, eps, guaranteed, tuple(reports), model.n, model.k
     )
+
+
+def _check_mean_range(rep: KARepresentation, q: int, n: int) -> None:
+    """Necessary check of a representation's declared mean range for term q: the mean
+    (1/n) sum_p psi_(p,q)(x_p) ranges over [sum_p min psi_p / n, sum_p max psi_p / n] (the x_p
+    vary independently), measured here on a grid of 1025 points of [0, 1], which must lie
+    within mean_range[q] (up to 1e-9 of its width). A hand-made or edited representation may
+    declare a range its functions leave, and the outer head's prefix would not cover it."""
+    grid = torch.linspace(0.0, 1.0, 1025, dtype=torch.float64)
+    lows, highs = [], []
+    for p in range(n):
+        values = as_float64(rep.inner(grid, p, q), f"inner({p}, {q})")
+        lows.append(float(values.min()))
+        highs.append(float(values.max()))
+    low, high = sum(lows) / n, sum(highs) / n
+    lo, hi = rep.mean_range[q]
+    slack = 1e-9 * max(1.0, hi - lo)
+    if low < lo - slack or high > hi + slack:
+        raise ValueError(
+            f"representation: mean_range[{q}] = ({lo:.6g}, {hi:.6g}) is false: the mean of "
+            f"the inner functions reaches [{low:.6g}, {high:.6g}] on a grid of [0, 1]"
+        )
 
 
 def gather_prefixes(
