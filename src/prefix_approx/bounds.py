@@ -175,6 +175,19 @@ def lipschitz_delta(eps: float, lipschitz: float) -> float:
     return min(eps / (4.0 * lipschitz), MAX_DELTA)
 
 
+def modulus_value(modulus: Callable[[float], float], t: float, name: str) -> float:
+    """modulus(t) as a float, checked: a real number, finite and >= 0 (TypeError or ValueError
+    naming `name` otherwise). Shared by every builder that takes a modulus of continuity."""
+    returned = modulus(t)
+    try:
+        value = float(returned)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must return a real number; got {returned!r:.40} at {t}") from err
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must return finite values >= 0; got {value} at {t}")
+    return value
+
+
 def modulus_delta(eps: float, modulus: Callable[[float], float]) -> float:
     """The largest net radius delta <= pi/4 (to 1e-12 relative) with modulus(2 delta) <= eps/2,
     by bisection, for a modulus of continuity `modulus`: a nondecreasing function with
@@ -187,16 +200,7 @@ def modulus_delta(eps: float, modulus: Callable[[float], float]) -> float:
         raise TypeError(f"modulus must be a function of a distance; got {modulus!r:.60}")
 
     def ok(delta: float) -> bool:
-        returned = modulus(2.0 * delta)
-        try:
-            value = float(returned)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"modulus must return a real number; got {returned!r:.40} at {2 * delta}"
-            ) from err
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"modulus must return finite values >= 0; got {value} at {2 * delta}")
-        return value <= eps / 2
+        return modulus_value(modulus, 2.0 * delta, "modulus") <= eps / 2
 
     if ok(MAX_DELTA):
         return MAX_DELTA

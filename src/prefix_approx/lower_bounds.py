@@ -27,6 +27,20 @@ __all__ = [
 ]
 
 
+def _check_class(eps: object, lipschitz: object, bound: object) -> tuple[float, float, float]:
+    """eps, L and B of a lower bound, checked: finite and > 0, and eps < B (for eps >= B the
+    zero output already meets eps and no prefix is needed)."""
+    eps = check_positive_float(eps, "eps")
+    lipschitz = check_positive_float(lipschitz, "lipschitz")
+    bound = check_positive_float(bound, "bound")
+    if not eps < bound:
+        raise ValueError(
+            f"the lower bound needs eps < bound; got eps = {eps:g}, bound = {bound:g} (for "
+            "eps >= bound the zero output already meets eps and no prefix is needed)"
+        )
+    return eps, lipschitz, bound
+
+
 def packing_number_lower_bound(m: int, radius: float) -> int:
     """A number of pairwise disjoint open caps of geodesic radius `radius` that certainly fit
     on S^m: ceil(1 / cap_fraction(m, 2 radius)).
@@ -70,15 +84,8 @@ def continuous_prefix_length_lower_bound(
     Used in: book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
-    eps = check_positive_float(eps, "eps")
-    lipschitz = check_positive_float(lipschitz, "lipschitz")
-    bound = check_positive_float(bound, "bound")
+    eps, lipschitz, bound = _check_class(eps, lipschitz, bound)
     token_dim = check_positive_int(token_dim, "token_dim")
-    if not eps < bound:
-        raise ValueError(
-            f"the lower bound needs eps < bound; got eps = {eps:g}, bound = {bound:g} (for "
-            "eps >= bound the zero output already meets eps and no prefix is needed)"
-        )
     fraction = cap_fraction(m, min(2.0 * eps / lipschitz, math.pi))
     if not fraction > 0.0:
         raise ValueError(
@@ -106,14 +113,7 @@ def continuous_prefix_size_lower_bound_on_cube(
     Used in: book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
-    eps = check_positive_float(eps, "eps")
-    lipschitz = check_positive_float(lipschitz, "lipschitz")
-    bound = check_positive_float(bound, "bound")
-    if not eps < bound:
-        raise ValueError(
-            f"the lower bound needs eps < bound; got eps = {eps:g}, bound = {bound:g} (for "
-            "eps >= bound the zero output already meets eps and no prefix is needed)"
-        )
+    eps, lipschitz, bound = _check_class(eps, lipschitz, bound)
     per_axis = math.ceil(lipschitz / (2.0 * eps)) - 1
     if per_axis <= 1:
         return 1

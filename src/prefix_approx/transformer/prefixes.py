@@ -16,7 +16,7 @@ from .._validation import (
     check_positive_float,
     check_positive_int,
 )
-from ..bounds import MAX_DELTA, density_parameters, modulus_delta
+from ..bounds import MAX_DELTA, density_parameters, modulus_delta, modulus_value
 from ..kolmogorov_arnold import KARepresentation
 from ..sphere import DEFAULT_MAX_POINTS
 from .factories import COPY_SHARPNESS
@@ -80,18 +80,7 @@ def _modulus(modulus: Callable[[float], float]) -> _Continuity:
         raise TypeError(f"a modulus of continuity must be a function; got {modulus!r:.60}")
 
     def omega(t: float) -> float:
-        returned = modulus(t)
-        try:
-            value = float(returned)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"a modulus of continuity must return a real number; got {returned!r:.40} at {t}"
-            ) from err
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(
-                f"a modulus of continuity must return finite values >= 0; got {value} at {t}"
-            )
-        return value
+        return modulus_value(modulus, t, "a modulus of continuity")
 
     return _Continuity(omega, None)
 
