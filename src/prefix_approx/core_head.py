@@ -46,7 +46,14 @@ from .bounds import (
     modulus_delta,
     smooth_circle_parameters,
 )
-from .sphere import DEFAULT_MAX_POINTS, SphereNet, circle_points, delta_net, nearest_point
+from .sphere import (
+    DEFAULT_MAX_POINTS,
+    SphereNet,
+    circle_points,
+    delta_net,
+    geodesic_distance,
+    nearest_point,
+)
 
 if TYPE_CHECKING:  # paper_route imports this module
     from .paper_route import PaperRouteParameters
@@ -331,25 +338,44 @@ def _check_bound(values: torch.Tensor, bound: float) -> None:
 
 
 def _check_modulus_on_net(
-    values: torch.Tensor, net: SphereNet, modulus: Callable[[float], float], claim: str
+    f: Callable[[torch.Tensor], torch.Tensor],
+    values: torch.Tensor,
+    net: SphereNet,
+    modulus: Callable[[float], float],
+    claim: str,
 ) -> None:
     """Necessary check of the claimed continuity: on up to 2000 control points spread over
-    the net, f may not change by more than modulus(d) towards the nearest other point."""
+    the net, f may not change by more than modulus(d) towards the nearest other point, nor
+    towards the midpoint between them (which catches a target that oscillates so fast that
+    its values at the control points alone look constant)."""
     n = len(net)
     if n < 2:
         return
     sample = torch.linspace(0, n - 1, min(n, 2000)).round().long().unique()
-    distance, nearest = nearest_point(net.points[sample], net.points, exclude=sample)
-    gaps = torch.linalg.vector_norm(values[sample] - values[nearest], dim=1)
-    allowed = torch.tensor([float(modulus(float(d))) for d in distance], dtype=torch.float64)
-    excess = gaps - allowed * (1 + 1e-9) - 1e-12
-    if (excess > 0).any():
-        i = int(excess.argmax())
-        raise ValueError(
-            f"f is not {claim}: between two neighbouring control points at distance "
-            f"{float(distance[i]):.4g} it changes by {float(gaps[i]):.6g}, more than "
-            f"{float(allowed[i]):.6g}."
-        )
+    points = net.points[sample]
+    distance, nearest = nearest_point(points, net.points, exclude=sample)
+    middle = points + net.points[nearest]
+    norms = torch.linalg.vector_norm(middle, dim=1, keepdim=True)
+    keep = norms[:, 0] > 1e-6  # antipodal neighbours have no midpoint
+    middle = middle[keep] / norms[keep]
+    checks = [
+        (distance, torch.linalg.vector_norm(values[sample] - values[nearest], dim=1), "point"),
+        (
+            geodesic_distance(middle, points[keep]),
+            torch.linalg.vector_norm(evaluate_target(f, middle) - values[sample][keep], dim=1),
+            "midpoint",
+        ),
+    ]
+    for distances, gaps, where in checks:
+        allowed = torch.tensor([float(modulus(float(d))) for d in distances], dtype=torch.float64)
+        excess = gaps - allowed * (1 + 1e-9) - 1e-12
+        if len(excess) and (excess > 0).any():
+            i = int(excess.argmax())
+            raise ValueError(
+                f"f is not {claim}: between a control point and its neighbouring {where} at "
+                f"distance {float(distances[i]):.4g} it changes by {float(gaps[i]):.6g}, more "
+                f"than {float(allowed[i]):.6g}."
+            )
 
 
 def build_prefix(
@@ -414,7 +440,7 @@ def build_prefix(
         ) from err
     values = evaluate_target(f, net.points)
     _check_bound(values, bound)
-    _check_modulus_on_net(values, net, continuity, claim)
+    _check_modulus_on_net(f, values, net, continuity, claim)
     parameters = density_parameters(
         eps=eps,
         near_error=float(continuity(2.0 * delta)),
