@@ -490,6 +490,36 @@ def _spectrum_norms(spectrum: torch.Tensor) -> torch.Tensor:
     return a
 
 
+def _check_norms_against_fft(
+    f: Callable[[torch.Tensor], torch.Tensor], norms: ArrayLike, tail_bound: object
+) -> None:
+    """Necessary check of stated Fourier norms a_0..a_K and tail bound T: sampled at M > 2K
+    points, f's FFT coefficient at frequency n is the sum of f_(n + qM) over q, so its norms
+    b_n (combined as a_n is) obey b_n <= a_n + T for n <= K and sum_(K < n < M/2) b_n <= T.
+    A violation means the stated norms are false; passing proves nothing about the rest."""
+    a = as_float64(norms, "fourier_norms", ndim=1)
+    tail = check_nonnegative_float(tail_bound, "tail_bound")
+    if a.shape[0] == 0 or a.shape[0] > 2**14:
+        return  # smooth_circle_parameters reports an empty list; very long ones: not checked
+    n_samples = 1 << max(6, (4 * a.shape[0]).bit_length())
+    b = _spectrum_norms(_circle_spectrum(f, n_samples))
+    slack = 1e-10 * (1.0 + float(b.max()))
+    low = b[: a.shape[0]] - a - tail
+    if float(low.max()) > slack:
+        n = int(low.argmax())
+        raise ValueError(
+            f"fourier_norms are false: at frequency {n} the FFT of f at {n_samples} points "
+            f"has norm {float(b[n]):.6g}, more than a_{n} + tail_bound = "
+            f"{float(a[n]) + tail:.6g}"
+        )
+    beyond = float(b[a.shape[0] :].sum())
+    if beyond > tail + slack:
+        raise ValueError(
+            f"tail_bound = {tail:.6g} is false: beyond frequency {a.shape[0] - 1} the FFT of f "
+            f"at {n_samples} points already has norms summing to {beyond:.6g}"
+        )
+
+
 def smooth_circle_prefix(
     f: Callable[[torch.Tensor], torch.Tensor],
     *,
@@ -515,7 +545,8 @@ def smooth_circle_prefix(
       that f has no frequency above D at those points.
 
     Raises ValueError if neither or both are given, if the FFT sees frequencies above the
-    stated bandwidth, or if f exceeds `bound` on a control point.
+    stated bandwidth, if stated norms or tail bound contradict an FFT of f (a necessary
+    check), or if f exceeds `bound` on a control point.
 
     Used in: book/theorem4_jackson_bounds.ipynb.
     """
@@ -534,6 +565,7 @@ def smooth_circle_prefix(
     else:
         assert fourier_norms is not None  # exactly one of the two was given
         norms = fourier_norms
+        _check_norms_against_fft(f, norms, tail_bound)
     parameters = smooth_circle_parameters(
         norms,
         eps=eps,
