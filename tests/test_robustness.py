@@ -405,3 +405,33 @@ def test_package_versions_refuses_an_empty_name() -> None:
 def test_mixing_prefixes_names_an_apply_that_is_not_a_function() -> None:
     with pytest.raises(TypeError, match="apply must be a function"):
         pa.mixing_prefixes(pa.mixing_transformer(2), None, lipschitz=1.0, eps=0.5)
+
+
+def test_build_prefix_refuses_cos_20_theta_claimed_0_01_lipschitz() -> None:
+    """At eps = 0.1 the net has 4 points, where cos(20 theta) is constant; the guarantee was
+    0.053 and the error 2. The midpoint check sees the oscillation."""
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return torch.cos(20 * torch.atan2(x[:, 1], x[:, 0]))[:, None]
+
+    with pytest.raises(ValueError, match=r"f is not 0\.01-Lipschitz"):
+        pa.build_prefix(f, m=1, eps=0.1, bound=1.0, max_len=4, lipschitz=0.01)
+
+
+def test_smooth_circle_prefix_refuses_false_fourier_norms() -> None:
+    """Norms of exp(sin theta) halved, or truncated with no tail: false guarantees before."""
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x[:, 1:2])
+
+    norms, tail = pa.exp_sin_fourier_norms(30)
+    with pytest.raises(ValueError, match="fourier_norms are false"):
+        pa.smooth_circle_prefix(
+            f, eps=1e-2, bound=math.e, max_len=8, fourier_norms=norms / 2, tail_bound=tail
+        )
+    with pytest.raises(ValueError, match="tail_bound = 0 is false"):
+        pa.smooth_circle_prefix(f, eps=1e-2, bound=math.e, max_len=8, fourier_norms=norms[:2])
+    prefix = pa.smooth_circle_prefix(
+        f, eps=1e-2, bound=math.e, max_len=8, fourier_norms=norms, tail_bound=tail
+    )
+    assert prefix.guaranteed <= 1e-2
