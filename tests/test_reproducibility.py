@@ -99,3 +99,41 @@ def test_budget_problems_names_what_is_over() -> None:
             budget_problems(bad, None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="peak_mib"):
         budget_problems(1.0, float("nan"))
+
+
+def test_numpy_scalars_are_numbers_and_huge_integers_are_refused() -> None:
+    """Regression: np.float64 times, np.int64 pids and figure counts were refused, and an
+    integer beyond float64 (10**400) escaped as an OverflowError."""
+    import numpy as np
+
+    from prefix_approx import figure_size
+
+    over = budget_problems(np.float64(CHAPTER_SECONDS_BUDGET + 1), np.int64(1))
+    assert over == ["ran for 61.0 s (budget 60 s)"]
+    with pytest.raises(ValueError, match=r"seconds.*too large"):
+        budget_problems(10**400, None)
+    with pytest.raises(ValueError, match="peak_mib"):
+        budget_problems(1.0, np.float32(np.inf))
+    with pytest.raises(ValueError, match="seconds"):
+        budget_problems(np.bool_(True), None)  # type: ignore[arg-type]
+    assert peak_memory_mib(np.int64(os.getpid())) == peak_memory_mib(os.getpid())
+    assert figure_size(np.int64(2), np.int64(1), panel_height=np.float32(2.5)) == figure_size(
+        2, 1, panel_height=2.5
+    )
+    with pytest.raises(ValueError, match=r"panel_height.*huge"):
+        figure_size(1, 1, panel_height=10**400)
+
+
+def test_refresher_lists_the_tocs_notebook_pages_and_never_the_record() -> None:
+    """The output refresher reads the pages from the table of contents (one source)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refresh", ROOT / "tools/refresh_outputs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pages = [ROOT / f"{page}.ipynb" for page in book_pages(ROOT)]
+    expected = [p for p in pages if p.is_file() and p.stem != "reproducibility"]
+    assert module.default_paths() == expected and len(expected) >= 10
+    with pytest.raises(SystemExit, match="reproducibility"):
+        module.main(["book/reproducibility.ipynb"])

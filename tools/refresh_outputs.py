@@ -20,7 +20,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-BOOK = Path(__file__).resolve().parent.parent / "book"
+from prefix_approx import book_pages
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def refresh(path: Path) -> float:
@@ -43,10 +45,15 @@ def refresh(path: Path) -> float:
 NEVER_REFRESHED = {"reproducibility"}
 
 
+def default_paths() -> list[Path]:
+    """Every notebook page of the table of contents (the one list of pages), in reading order,
+    except the reproducibility record."""
+    pages = [ROOT / f"{page}.ipynb" for page in book_pages(ROOT)]
+    return [path for path in pages if path.is_file() and path.stem not in NEVER_REFRESHED]
+
+
 def main(arguments: list[str]) -> None:
-    paths = [Path(a) for a in arguments] or [
-        path for path in sorted(BOOK.glob("*.ipynb")) if path.stem not in NEVER_REFRESHED
-    ]
+    paths = [Path(a) for a in arguments] or default_paths()
     refused = [str(path) for path in paths if path.stem in NEVER_REFRESHED]
     if refused:
         sys.exit(f"not refreshed (a record of the machine that built it): {', '.join(refused)}")

@@ -13,9 +13,11 @@ the browser, how large the smallest text of every figure is on the page.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -70,8 +72,8 @@ def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> t
     book/theorem4_jackson_bounds.ipynb.
     """
     for name, value in (("rows", rows), ("cols", cols)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r:.80}")
         if not 1 <= value <= 20:
             shown = value if abs(value) < 10**6 else "a huge integer"
             raise ValueError(f"{name} must be between 1 and 20; got {shown}")
@@ -79,10 +81,12 @@ def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> t
         raise ValueError(
             f"at most 2 panels side by side fit a phone's width; got cols={cols}: stack them"
         )
-    if isinstance(panel_height, bool) or not isinstance(panel_height, int | float):
-        raise TypeError(f"panel_height must be a number of inches; got {panel_height!r}")
+    if isinstance(panel_height, bool | np.bool_) or not isinstance(panel_height, numbers.Real):
+        raise TypeError(f"panel_height must be a number of inches; got {panel_height!r:.80}")
     if not 0 < panel_height <= 20:
-        raise ValueError(f"panel_height must be in (0, 20] inches; got {panel_height!r}")
+        shown = repr(panel_height) if len(repr(panel_height)) < 40 else "a huge number"
+        raise ValueError(f"panel_height must be in (0, 20] inches; got {shown}")
+    rows, cols, panel_height = int(rows), int(cols), float(panel_height)
     height = panel_height * rows * (1.0 if cols == 1 else 0.85)
     return (COLUMN_WIDTH_IN, round(height, 2))
 

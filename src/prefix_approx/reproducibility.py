@@ -12,6 +12,8 @@ nbformat, which requirements.txt installs).
 from __future__ import annotations
 
 import importlib.metadata
+import math
+import numbers
 import subprocess
 import time
 from dataclasses import dataclass
@@ -90,12 +92,23 @@ def budget_problems(seconds: float, peak_mib: float | None) -> list[str]:
 
     Used in: no chapter by name (the test suite's chapter budgets apply it).
     """
+    checked: dict[str, float] = {}
     values = [("seconds", seconds)] + ([] if peak_mib is None else [("peak_mib", peak_mib)])
     for name, value in values:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-        if value == float("inf"):
-            raise ValueError(f"{name} must be finite; got {value!r}")
+        # A NumPy scalar (np.float64, np.int64) is a number too; bool is not.
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{name} must be a finite number >= 0; got {value!r:.80}")
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float64 (10**400)
+            raise ValueError(
+                f"{name} must be a finite number >= 0; got an integer too large for a float"
+            ) from None
+        if not (math.isfinite(number) and number >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0; got {value!r:.80}")
+        checked[name] = number
+    seconds = checked["seconds"]
+    peak_mib = checked.get("peak_mib")
     problems = []
     if seconds > CHAPTER_SECONDS_BUDGET:
         problems.append(f"ran for {seconds:.1f} s (budget {CHAPTER_SECONDS_BUDGET:.0f} s)")
@@ -152,8 +165,9 @@ def peak_memory_mib(pid: int) -> float | None:
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
-    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-        raise ValueError(f"pid must be a positive integer; got {pid!r}")
+    if isinstance(pid, bool | np.bool_) or not isinstance(pid, numbers.Integral) or pid <= 0:
+        raise ValueError(f"pid must be a positive integer; got {pid!r:.80}")
+    pid = int(pid)
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
