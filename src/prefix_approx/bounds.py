@@ -341,9 +341,9 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     n = 0..n_max, shape (n_max + 1,), float64, by Miller's backward recurrence
     I_(n-1) = (2n / lam) I_n + I_(n+1), which is stable in this direction; for lam > 1e6,
     from scipy.special.ive (relative accuracy about 1e-13). For lam = 0 the ratios are
-    1, 0, 0, ... Orders n >= max(lam, 3040) are returned as 0 without being computed: there
-    the ratio is below exp(-n/4) <= exp(-760) < 1e-330 (Amos's bound, see
-    `smooth_circle_error_bound`), which rounds to 0 in float64. Raises ValueError for
+    1, 0, 0, ... Orders n >= 760 + sqrt(760^2 + 1520 lam) are returned as 0 without being
+    computed: there the ratio is below exp(-n^2 / (2 (lam + n))) <= exp(-760) < 1e-330 (the
+    book's consequence of Amos's bounds), which rounds to 0 in float64. Raises ValueError for
     n_max > MAX_BESSEL_ORDER (10^7) and for lam > MAX_BESSEL_LAM (10^9), where scipy's ive
     gives NaN.
 
@@ -365,7 +365,8 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     ratios[0] = 1.0
     if lam == 0:
         return ratios
-    computed = min(n_max, max(math.ceil(lam), _BESSEL_ZERO_ORDER))  # the rest round to 0
+    # Beyond this order exp(-n^2 / (2 (lam + n))) < exp(-760): the ratios round to 0.
+    computed = min(n_max, math.ceil(760 + math.sqrt(760**2 + 1520 * lam)))
     if lam > _RECURRENCE_MAX_LAM:
         orders = np.arange(computed + 1, dtype=np.float64)
         ratios[: computed + 1] = torch.from_numpy(ive(orders, lam) / ive(0.0, lam))
@@ -381,10 +382,6 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     steps = torch.tensor(r, dtype=torch.float64)
     ratios[1 : computed + 1] = torch.cumprod(steps, dim=0)
     return ratios
-
-
-#: From this order on (and from n >= lam), I_n(lam) / I_0(lam) <= exp(-n/4) < 1e-330.
-_BESSEL_ZERO_ORDER = 3040
 
 
 @dataclass(frozen=True)
@@ -403,12 +400,17 @@ class SmoothParameters:
 
 
 def _aliasing_reach(n_freq: int, lam: float) -> tuple[int, int, float]:
-    """Frequencies up to `reach` are summed exactly; beyond p0 = ceil(lam) + 400,
-    rho_p <= exp(-p^2/(2(lam+p))) <= exp(-p/4) (from Amos's bound on I_(n+1)/I_n, p >= lam),
-    and each p occurs at most twice in {|n + qN| : q != 0}, so every aliasing sum misses at
-    most `tail` = 2 sum_{p > p0} exp(-p/4) <= 2 exp(-p0/4) / (1 - exp(-1/4)) < 4e-43."""
-    p0 = math.ceil(lam) + 400
-    return n_freq + p0, p0, 2.0 * math.exp(-p0 / 4.0) / (1.0 - math.exp(-0.25))
+    """Frequencies up to `reach` = n_freq + p0 are summed exactly. Beyond them,
+    rho_p <= exp(-g(p)) with g(p) = p^2 / (2 (lam + p)) (the book's consequence of Amos's
+    bounds), and each p occurs at most twice in {|n + qN| : q != 0}. p0 is the first
+    integer with g(p0) >= 100 (p0 = 100 + sqrt(100^2 + 200 lam), about sqrt(200 lam), not
+    lam); g is convex and increasing, so g(p0 + j) >= g(p0) + j g'(p0), and every aliasing
+    sum misses at most `tail` = 2 exp(-g(p0)) / (exp(g'(p0)) - 1): about 1e-43 for small
+    lam, below 2e-40 up to lam = 1e9."""
+    p0 = math.ceil(100 + math.sqrt(100**2 + 200 * lam))
+    slope = (p0 * p0 + 2 * lam * p0) / (2 * (lam + p0) ** 2)  # g'(p0) > 0
+    tail = 2.0 * math.exp(-p0 * p0 / (2 * (lam + p0))) / math.expm1(slope)
+    return n_freq + p0, p0, tail
 
 
 def _smooth_bound_from_ratios(
@@ -505,12 +507,13 @@ def smooth_circle_error_bound(
     where rho_n = I_n(lam)/I_0(lam), A_n = sum_{q != 0} rho_|n + qN| bounds the aliasing
     of frequency n on N points and t = tail_bound. Returns inf when A_0 >= 1 (too few points
     for this lam). The norms and the tail bound are the caller's responsibility: they make
-    the number a guarantee. The aliasing sums are exact up to order len(a) + lam + 400 and
-    bounded beyond it by rho_p <= exp(-p/4) for p >= lam (Amos's bound).
+    the number a guarantee. The aliasing sums are exact up to order len(a) + p0, with
+    p0 = 100 + sqrt(100^2 + 200 lam), and bounded beyond it through
+    rho_p <= exp(-p^2 / (2 (lam + p))) (Amos's bounds); the rest adds below 2e-40.
 
-    Time and memory O(len(a) + lam + N), vectorised. Raises ValueError, before any work, if
-    len(a) + lam + 400 exceeds MAX_BESSEL_ORDER (10^7) ratios: give fewer norms (fold the
-    rest into `tail_bound`) or a smaller lam.
+    Time and memory O(len(a) + sqrt(lam) + N), vectorised. Raises ValueError, before any
+    work, if len(a) + p0 exceeds MAX_BESSEL_ORDER (10^7) ratios: give fewer norms (fold the
+    rest into `tail_bound`).
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
@@ -522,14 +525,18 @@ def smooth_circle_error_bound(
     max_len = check_positive_int(max_len, "max_len", minimum=0, maximum=MAX_SEQUENCE_LENGTH)
     bound = check_nonnegative_float(bound, "bound")
     tail_bound = check_nonnegative_float(tail_bound, "tail_bound")
-    if a.shape[0] + lam + 402 > MAX_BESSEL_ORDER:
+    if lam > MAX_BESSEL_LAM:
         raise ValueError(
-            f"fourier_norms has {a.shape[0]} entries and lam = {lam:.3g}: the bound would need "
-            f"Bessel ratios up to order {a.shape[0] + lam + 402:.3g}, more than "
-            f"{MAX_BESSEL_ORDER:.0e}; give fewer fourier_norms (fold the rest into tail_bound) "
-            "or a smaller lam"
+            f"lam must be at most {MAX_BESSEL_LAM:g}; got {lam:g}: beyond it scipy's "
+            "exponentially scaled Bessel functions return NaN"
         )
     reach, _, _ = _aliasing_reach(a.shape[0], lam)
+    if reach + 1 > MAX_BESSEL_ORDER:
+        raise ValueError(
+            f"fourier_norms has {a.shape[0]} entries: with lam = {lam:.3g} the bound would "
+            f"need Bessel ratios up to order {reach + 1}, more than {MAX_BESSEL_ORDER:.0e}; "
+            "give fewer fourier_norms (fold the rest into tail_bound)"
+        )
     rho = bessel_ratios(lam, reach + 1)
     return _smooth_bound_from_ratios(
         a, rho, n_points=n_points, lam=lam, max_len=max_len, bound=bound, tail_bound=tail_bound
@@ -555,7 +562,7 @@ def smooth_circle_parameters(
     the search must, that the bound falls as N grows). The walk stops when the aliasing part
     of the bound at N = (best N so far) - 1, or at max_points before any N is found, alone
     reaches eps: it only grows with lam, so no larger lam on the grid can do better. lam
-    stays below MAX_BESSEL_LAM (10^9) and below MAX_BESSEL_ORDER - len(a) - 402.
+    stays below MAX_BESSEL_LAM (10^9).
 
     Raises ValueError if no N up to `max_points` suffices (raise max_points or eps), if
     2 `tail_bound` alone reaches eps, if no lam on the grid brings the bias below it, or
@@ -586,9 +593,8 @@ def smooth_circle_parameters(
         )
     target = eps - 2 * tail_bound
     step = 2 ** (1 / 8)
-    largest_lam = min(MAX_BESSEL_LAM, MAX_BESSEL_ORDER - n_freq - 402)
-    grid = [1.0]
-    while grid[-1] * step <= largest_lam:
+    grid = [1.0]  # len(a) + p0 stays within MAX_BESSEL_ORDER up to MAX_BESSEL_LAM
+    while grid[-1] * step <= MAX_BESSEL_LAM:
         grid.append(grid[-1] * step)
 
     def bias_too_big(k: int) -> bool:
