@@ -123,11 +123,17 @@ def test_large_lam_interpolates_the_nearest_control_point() -> None:
 
 
 def test_huge_lam_does_not_overflow() -> None:
-    out = CoreHead(1, 1)(
-        random_sphere_points(3, 1, seed=0)[None],
-        core_prefix(random_sphere_points(4, 1, seed=1), torch.ones(4, 1), lam=1e300),
-    )
-    assert torch.isfinite(out).all()
+    """At lam = 1e300 the head is exactly nearest-control-point interpolation: the nearest
+    point's weight exp(lam <x, c>) dwarfs the others and the T input tokens, so the output
+    is its value, exactly (not merely finite)."""
+    x = random_sphere_points(3, 1, seed=0)
+    points = random_sphere_points(4, 1, seed=1)
+    values = torch.arange(1.0, 5.0, dtype=torch.float64)[:, None]
+    out = CoreHead(1, 1)(x[None], core_prefix(points, values, lam=1e300))
+    nearest = (x @ points.T).argmax(dim=1)
+    assert torch.equal(out[0], values[nearest])
+    ones = CoreHead(1, 1)(x[None], core_prefix(points, torch.ones(4, 1), lam=1e300))
+    assert torch.equal(ones, torch.ones(1, 3, 1, dtype=torch.float64))
 
 
 # ------------------------------------------------------------ the guarantee (result C)

@@ -1024,6 +1024,14 @@ def attention_head_probes() -> None:
         Check(lambda r: r),
     )
 
+    probe(
+        "AttentionHead.random-10**5-weights",
+        "AttentionHead",
+        "random(10**5, 10**5, 1): 150 GB of weights, refused with the estimate before allocating",
+        lambda: api("AttentionHead").random(10**5, 10**5, 1, seed=0),
+        Error(("max_weights",), size=True),
+    )
+
 
 # ------------------------------------------------------------ attention.merge_partial
 def _partial(log_z: object, output: object) -> object:
@@ -1666,6 +1674,14 @@ def core_head_probes() -> None:
         Check(lambda r: r),
     )
 
+    probe(
+        "CoreHead.m=10**5-weights",
+        "CoreHead",
+        "CoreHead(10**5, 1): 300 GB of weights, refused with the estimate before allocating",
+        lambda: api("CoreHead")(10**5, 1),
+        Error(("max_weights",), size=True),
+    )
+
 
 @family
 def core_prefix_probes() -> None:
@@ -1758,6 +1774,14 @@ def core_prefix_probes() -> None:
     )
     bad_param_family(
         "core_prefix", name, "lam", "pos_float", lambda v: _core_prefix(points, values, v)
+    )
+
+    probe(
+        "CorePrefix.control_points-zero-key",
+        "CorePrefix",
+        "a hand-made prefix with an all-zero key row: control_points is a clear error, not NaN",
+        lambda: api("CorePrefix")(torch.zeros((3, 5), dtype=F64), 1, 1, 1.0).control_points,
+        Error(("tokens",)),
     )
 
 
@@ -1854,6 +1878,16 @@ def sup_error_probes() -> None:
         "sequences of 400 tokens on a max_len=4 prefix",
         lambda: api("sup_error")(f, _replace(prefix(), max_len=4), grid[None]),
         Error(("max_len",)),
+    )
+
+    probe(
+        "sup_error.x-empty",
+        "sup_error",
+        "x of shape (0, 1, 2): no position to take the largest error over",
+        lambda: api("sup_error")(
+            _theta_target(torch.cos), prefix(), torch.zeros((0, 1, 2), dtype=F64)
+        ),
+        Error(("x",)),
     )
 
 
@@ -2751,6 +2785,36 @@ def smooth_bound_probes() -> None:
             huge_ok=consistent if param == "max_points" else None,
         )
 
+    probe(
+        "smooth_circle_parameters.10**5-norms",
+        name,
+        "10^5 stated norms of 1e-9 at eps 0.1: fast (vectorised), consistent with the bound",
+        lambda: scp([1e-9] * 10**5, eps=0.1),
+        Check(lambda r: consistent(r, [1e-9] * 10**5, 0.1)),
+    )
+    probe(
+        "smooth_circle_parameters.bound-1e6",
+        name,
+        "B = 1e6, T = 2: the first lam needs N > 10^5, a later one N <= 16 (search goes on)",
+        lambda: scp(eps=0.1, max_len=2, bound=1e6),
+        Check(
+            lambda r: (
+                r.n_points <= 16
+                and abs(sceb(n_points=r.n_points, lam=r.lam, max_len=2, bound=1e6) - r.guaranteed)
+                <= 1e-12 * r.guaranteed
+                and r.guaranteed <= 0.1,
+                f"{r}",
+            )
+        ),
+    )
+    probe(
+        "smooth_circle_error_bound.10**6-norms",
+        "smooth_circle_error_bound",
+        "10^6 stated norms of 1e-9: fast (vectorised), between 0 and 1",
+        lambda: sceb([1e-9] * 10**6, n_points=10, lam=1.0, max_len=1),
+        Check(lambda r: (0 < r < 1, f"{r}")),
+    )
+
 
 # ------------------------------------------------------------- smooth circle (result D)
 @family
@@ -3029,6 +3093,42 @@ def smooth_prefix_probes() -> None:
         "n_samples = 3 (below the minimum 4)",
         lambda: cfn(_theta_target(torch.cos), n_samples=3),
         Error(("n_samples",)),
+    )
+
+    probe(
+        "smooth_circle_prefix.bandwidth-2**16",
+        "smooth_circle_prefix",
+        "cos declared of bandwidth 2^16 (a spectrum of 65537 norms): fast, guarantee holds",
+        lambda: scp(bandwidth=2**16),
+        Check(holds(cos, 1e-2)),
+    )
+    probe(
+        "smooth_circle_prefix.bandwidth-2**19",
+        "smooth_circle_prefix",
+        "bandwidth 2^19 (an FFT of 2^22 samples, within the documented 2^20): guarantee holds",
+        lambda: scp(bandwidth=2**19),
+        Check(holds(cos, 1e-2)),
+    )
+    probe(
+        "smooth_circle_prefix.max_tokens-3",
+        "smooth_circle_prefix",
+        "max_tokens = 3 cannot reach eps: the refusal names max_tokens (its keyword)",
+        lambda: scp(eps=0.1, bandwidth=1, max_tokens=3),
+        Error(("max_tokens",)),
+    )
+    probe(
+        "circle_fourier_norms.n_samples=2**22",
+        "circle_fourier_norms",
+        "n_samples = 2^22 (within MAX_FOURIER_SAMPLES): the norms of cos t, [0, 1]",
+        lambda: cfn(_theta_target(torch.cos), n_samples=2**22),
+        Value(np.array([0.0, 1.0]), rtol=1e-12, atol=1e-12),
+    )
+    probe(
+        "circle_fourier_norms.n_samples=2**40",
+        "circle_fourier_norms",
+        "n_samples = 2^40: refused with the limit and the size before sampling",
+        lambda: cfn(_theta_target(torch.cos), n_samples=2**40),
+        Error(("n_samples",), size=True),
     )
 
 

@@ -35,11 +35,16 @@ from ._validation import (
 #: Default number of query-token scores held in memory at once (16 MiB in float64).
 DEFAULT_BLOCK_ELEMENTS = 2**21
 
+#: Default largest number of float64 weight entries a head builds (2^27 entries, 1 GiB)
+#: before refusing; the keyword `max_weights` raises it.
+DEFAULT_MAX_WEIGHTS = 2**27
+
 #: Shifted scores below this are raised to it before exponentiating (exp(-700) ~ 1e-304).
 _LOWEST_EXPONENT = -700.0
 
 __all__ = [
     "DEFAULT_BLOCK_ELEMENTS",
+    "DEFAULT_MAX_WEIGHTS",
     "AttentionHead",
     "PartialAttention",
     "PrefixDecomposition",
@@ -87,6 +92,19 @@ def _token_block(n_tokens: int, n_rows: int, block_elements: int) -> int:
     tokens (or all of them) so that short tiles do not dominate."""
     block = max(1, min(n_tokens, block_elements // max(1, n_rows)))
     return max(block, min(n_tokens, 256))
+
+
+def _check_weight_budget(entries: int, max_weights: object, what: str, lower: str) -> None:
+    """Raise ValueError, before anything is allocated, if a head's weights would have more
+    than `max_weights` float64 entries; the message gives the estimate and what lowers it."""
+    max_weights = check_positive_int(max_weights, "max_weights")
+    if entries > max_weights:
+        raise ValueError(
+            f"{what} would hold {entries:.3g} float64 weight entries "
+            f"({8 * entries / 2**30:.3g} GiB), more than max_weights = {max_weights:.3g} "
+            f"({8 * max_weights / 2**30:.3g} GiB): {lower}, or raise max_weights if the "
+            "memory is there"
+        )
 
 
 def _needs_grad(*tensors: torch.Tensor) -> bool:
@@ -219,6 +237,10 @@ class AttentionHead(torch.nn.Module):
     the token (model) dimension. Scores are <W_Q h, W_K t> with no extra scaling. The weights
     are stored as float64 buffers: they never change after construction.
 
+    Its methods (`random`, `attend`, `decompose`, `forward`, `attention_weights`, `dense`)
+    carry no "Used in:" line of their own: the class's line below, derived from the notebooks
+    that call `pa.AttentionHead`, covers them.
+
     Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
     book/course.ipynb.
     """
@@ -250,19 +272,32 @@ class AttentionHead(torch.nn.Module):
 
     @classmethod
     def random(
-        cls, d_model: int, d_qk: int, d_value: int, *, seed: int, scale: float = 1.0
+        cls,
+        d_model: int,
+        d_qk: int,
+        d_value: int,
+        *,
+        seed: int,
+        scale: float = 1.0,
+        max_weights: int = DEFAULT_MAX_WEIGHTS,
     ) -> AttentionHead:
-        """A head with i.i.d. Gaussian weights of standard deviation `scale / sqrt(d_model)`.
+        """A head with i.i.d. Gaussian weights of standard deviation `scale / sqrt(d_model)`:
+        W_Q, W_K of shape (d_qk, d_model) and W_V of shape (d_value, d_model), float64.
 
         Raises TypeError or ValueError, naming the argument, for dimensions that are not
         integers >= 1, a seed that is not an integer >= 0 or a scale that is not a finite
-        number >= 0.
-
-        Used in: chapter "Attention, prefixes and prompts".
+        number >= 0; and ValueError, before allocating, if the weights would have more than
+        `max_weights` entries ((2 d_qk + d_value) d_model; default 2^27, 1 GiB).
         """
         d_model = check_positive_int(d_model, "d_model")
         d_qk = check_positive_int(d_qk, "d_qk")
         d_value = check_positive_int(d_value, "d_value")
+        _check_weight_budget(
+            (2 * d_qk + d_value) * d_model,
+            max_weights,
+            f"AttentionHead.random(d_model={d_model}, d_qk={d_qk}, d_value={d_value})",
+            "use smaller dimensions",
+        )
         generator = torch.Generator().manual_seed(check_seed(seed))
         std = check_nonnegative_float(scale, "scale") / math.sqrt(d_model)
 
@@ -335,8 +370,6 @@ class AttentionHead(torch.nn.Module):
         """Attention of `queries` (..., Q, D) over one block of context `tokens` (M, D) or
         (..., M, D), evaluated with a streaming softmax in blocks of about `block_elements`
         scores. With `causal=True`, query i sees tokens 0..i only (needs Q == M).
-
-        Used in: chapter "Attention, prefixes and prompts".
         """
         causal = check_flag(causal, "causal")
         q = self._tokens(queries, "queries")
@@ -510,8 +543,6 @@ class AttentionHead(torch.nn.Module):
         prefix decomposition. `queries` (..., Q, D); `prefix` (N, D) or (..., N, D);
         `inputs` (T, D) or (..., T, D). Either context part may be None or empty, not both.
         With `causal=True`, query i sees the whole prefix and inputs 0..i (needs Q == T).
-
-        Used in: chapter "Attention, prefixes and prompts".
         """
         q, p, x = self._context_parts(queries, prefix, inputs, causal)
         block_elements = check_positive_int(block_elements, "block_elements")
@@ -556,8 +587,6 @@ class AttentionHead(torch.nn.Module):
     ) -> torch.Tensor:
         """The head's output (..., Q, d_v) for `queries` (..., Q, D) with context
         [prefix, inputs], evaluated in bounded memory (see `decompose` for the shapes).
-
-        Used in: chapter "Attention, prefixes and prompts".
         """
         return self.decompose(
             queries, prefix, inputs, causal=causal, block_elements=block_elements
@@ -573,8 +602,6 @@ class AttentionHead(torch.nn.Module):
     ) -> torch.Tensor:
         """Dense softmax weights (..., Q, N + T) over the context [prefix, inputs], computed
         with `torch.softmax` on the full score matrix: a reference for small contexts.
-
-        Used in: chapter "Attention, prefixes and prompts".
         """
         q, p, x = self._context_parts(queries, prefix, inputs, causal)
         context = self._dense_context(q, p, x)
@@ -603,8 +630,6 @@ class AttentionHead(torch.nn.Module):
         """The head's output computed directly with `torch.softmax` over the concatenated
         context, holding every score in memory: the reference the streaming evaluation is
         tested against. Same shapes as `forward`.
-
-        Used in: chapter "Attention, prefixes and prompts".
         """
         q, p, x = self._context_parts(queries, prefix, inputs, causal)
         weights = self.attention_weights(q, p, x, causal=causal)

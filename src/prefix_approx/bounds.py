@@ -341,8 +341,11 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     n = 0..n_max, shape (n_max + 1,), float64, by Miller's backward recurrence
     I_(n-1) = (2n / lam) I_n + I_(n+1), which is stable in this direction; for lam > 1e6,
     from scipy.special.ive (relative accuracy about 1e-13). For lam = 0 the ratios are
-    1, 0, 0, ... Raises ValueError for n_max > MAX_BESSEL_ORDER (10^7) and for
-    lam > MAX_BESSEL_LAM (10^9), where scipy's ive gives NaN.
+    1, 0, 0, ... Orders n >= 760 + sqrt(760^2 + 1520 lam) are returned as 0 without being
+    computed: there the ratio is below exp(-n^2 / (2 (lam + n))) <= exp(-760) < 1e-330 (the
+    book's consequence of Amos's bounds), which rounds to 0 in float64. Raises ValueError for
+    n_max > MAX_BESSEL_ORDER (10^7) and for lam > MAX_BESSEL_LAM (10^9), where scipy's ive
+    gives NaN.
 
     Used in: book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
@@ -358,23 +361,27 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
             f"lam must be at most {MAX_BESSEL_LAM:g}; got {lam:g}: beyond it scipy's "
             "exponentially scaled Bessel functions return NaN"
         )
+    ratios = torch.zeros(n_max + 1, dtype=torch.float64)
+    ratios[0] = 1.0
     if lam == 0:
-        ratios = torch.zeros(n_max + 1, dtype=torch.float64)
-        ratios[0] = 1.0
         return ratios
+    # Beyond this order exp(-n^2 / (2 (lam + n))) < exp(-760): the ratios round to 0.
+    computed = min(n_max, math.ceil(760 + math.sqrt(760**2 + 1520 * lam)))
     if lam > _RECURRENCE_MAX_LAM:
-        orders = np.arange(n_max + 1, dtype=np.float64)
-        return torch.from_numpy(ive(orders, lam) / ive(0.0, lam))
-    # Start far enough above both n_max and lam that the neglected tail is below rounding.
-    start = n_max + 20 + int(2 * math.sqrt(40 * (lam + n_max))) + int(lam // 4)
+        orders = np.arange(computed + 1, dtype=np.float64)
+        ratios[: computed + 1] = torch.from_numpy(ive(orders, lam) / ive(0.0, lam))
+        return ratios
+    # Start far enough above both `computed` and lam that the neglected tail is below rounding.
+    start = computed + 20 + int(2 * math.sqrt(40 * (lam + computed))) + int(lam // 4)
     ratio = 0.0  # r_n = I_(n+1) / I_n, from r_(n-1) = 1 / (2n / lam + r_n)
-    r = [0.0] * n_max  # only the ratios that are returned are kept
+    r = [0.0] * computed  # only the ratios that are returned are kept
     for n in range(start, 0, -1):
         ratio = 1.0 / (2.0 * n / lam + ratio)
-        if n <= n_max:
+        if n <= computed:
             r[n - 1] = ratio
     steps = torch.tensor(r, dtype=torch.float64)
-    return torch.cat((torch.ones(1, dtype=torch.float64), torch.cumprod(steps, dim=0)))
+    ratios[1 : computed + 1] = torch.cumprod(steps, dim=0)
+    return ratios
 
 
 @dataclass(frozen=True)
@@ -392,12 +399,18 @@ class SmoothParameters:
     guaranteed: float
 
 
-def _aliasing_reach(n_freq: int, n_points: int, lam: float) -> tuple[int, int, float]:
-    """Frequencies up to `reach` are summed exactly; beyond it, rho_p <= exp(-p^2/(2(lam+p)))
-    <= exp(-p/4) for p >= lam (from Amos's bound on I_(n+1)/I_n), so every aliasing sum
-    misses at most `tail` = 2 sum_{p > p0} exp(-p/4) <= 2 exp(-p0/4) / (1 - exp(-1/4))."""
-    p0 = max(8 * n_points, math.ceil(lam) + 400)
-    return n_freq + p0, p0, 2.0 * math.exp(-p0 / 4.0) / (1.0 - math.exp(-0.25))
+def _aliasing_reach(n_freq: int, lam: float) -> tuple[int, int, float]:
+    """Frequencies up to `reach` = n_freq + p0 are summed exactly. Beyond them,
+    rho_p <= exp(-g(p)) with g(p) = p^2 / (2 (lam + p)) (the book's consequence of Amos's
+    bounds), and each p occurs at most twice in {|n + qN| : q != 0}. p0 is the first
+    integer with g(p0) >= 100 (p0 = 100 + sqrt(100^2 + 200 lam), about sqrt(200 lam), not
+    lam); g is convex and increasing, so g(p0 + j) >= g(p0) + j g'(p0), and every aliasing
+    sum misses at most `tail` = 2 exp(-g(p0)) / (exp(g'(p0)) - 1): about 1e-43 for small
+    lam, below 2e-40 up to lam = 1e9."""
+    p0 = math.ceil(100 + math.sqrt(100**2 + 200 * lam))
+    slope = (p0 * p0 + 2 * lam * p0) / (2 * (lam + p0) ** 2)  # g'(p0) > 0
+    tail = 2.0 * math.exp(-p0 * p0 / (2 * (lam + p0))) / math.expm1(slope)
+    return n_freq + p0, p0, tail
 
 
 def _smooth_bound_from_ratios(
@@ -409,31 +422,67 @@ def _smooth_bound_from_ratios(
     max_len: int,
     bound: float,
     tail_bound: float = 0.0,
+    aliasing_only: bool = False,
 ) -> float:
     """The bound of `smooth_circle_error_bound` from precomputed ratios. A spectral tail g
     beyond `a` with sup |g| <= tail_bound adds 2 tail_bound (the head averages g with total
-    weight <= 1, and f misses it by |g| once more) and raises sup |f_trunc| to B + tail."""
+    weight <= 1, and f misses it by |g| once more) and raises sup |f_trunc| to B + tail.
+
+    The aliasing sums A_n are vectorised: with the ratios laid out as a grid
+    rho[qN + r] (row q, column r), A_n for n = qN + r is the sum of column r above and below
+    row q plus the sum of column (-n mod N) without rho_0, all from cumulative sums of
+    nonnegative terms (no cancellation). Cost O(n_freq + lam + N) time and memory.
+
+    With `aliasing_only`, returns the lower bound sum_n a_n (A_n + A_0) / (1 - A_0) with the
+    A_n summed over the window only (no tail): it increases with lam (every rho_p does, and
+    the window grows), so once it reaches eps at some N it does so for every larger lam.
+    """
     n_freq = a.shape[0]
     bound = bound + tail_bound
-    reach, _, tail = _aliasing_reach(n_freq, n_points, lam)
+    reach, _, tail = _aliasing_reach(n_freq, lam)
     if rho.shape[0] <= reach:
         raise ValueError("internal: Bessel ratios computed up to too low a frequency")
+    if aliasing_only:
+        tail = 0.0
     window = rho[: reach + 1]
-    alias = torch.full((n_freq,), tail, dtype=torch.float64)
-    for n in range(n_freq):
-        # {|n + qN| : q != 0} = {n + qN : q >= 1} u {n - qN : 1 <= q <= n/N} u {qN - n : q > n/N}
-        above = window[n + n_points :: n_points].sum()
-        below = window[n % n_points : n - n_points + 1 : n_points].sum() if n >= n_points else 0.0
-        first = (n // n_points + 1) * n_points - n
-        wrapped = window[first::n_points].sum()
-        alias[n] += above + below + wrapped
-    alias_zero = float(2 * window[n_points::n_points].sum()) + tail
+    length = reach + 1
+    frequencies = torch.arange(n_freq)
+    if n_points >= length:
+        # No multiple of N lies in the window: only the wrapped term rho_(N - n) can.
+        index = n_points - frequencies  # >= 1, since n < n_freq <= reach < N
+        inside = index < length
+        alias = torch.where(inside, window[index.clamp(max=length - 1)], 0.0) + tail
+        alias_zero = tail
+    else:
+        rows = -(-length // n_points)
+        grid = torch.zeros(rows * n_points, dtype=torch.float64)
+        grid[:length] = window
+        grid = grid.reshape(rows, n_points)  # grid[q, r] = rho_(qN + r)
+        zero_row = torch.zeros((1, n_points), dtype=torch.float64)
+        below = torch.cat((zero_row, grid[:-1].cumsum(0)))  # rows < q of column r
+        above = torch.cat((grid.flip(0).cumsum(0).flip(0)[1:], zero_row))  # rows > q
+        wrapped = grid.sum(0)  # {qN - n : q > n/N} = column (-n mod N), index > 0
+        wrapped[0] = above[0, 0]
+        alias = (
+            above.reshape(-1)[:n_freq]
+            + below.reshape(-1)[:n_freq]
+            + wrapped[(-frequencies) % n_points]
+            + tail
+        )
+        alias_zero = float(2 * above[0, 0]) + tail
     if alias_zero >= 1:
         return math.inf
+    if aliasing_only:
+        return float((a * (alias + alias_zero)).sum()) / (1 - alias_zero)
     log_i0 = math.log(float(torch.special.i0e(torch.tensor(lam, dtype=torch.float64)))) + lam
     inputs = _scaled_exp(bound, max_len, -math.log(n_points) - log_i0)
     numerator = float((a * ((1 - rho[:n_freq]) + alias + alias_zero)).sum()) + inputs
     return numerator / (1 - alias_zero) + 2.0 * tail_bound
+
+
+#: Most Fourier norms `smooth_circle_parameters` accepts (those of a trigonometric polynomial
+#: of degree 2^20): each evaluation of the bound costs O(number of norms), about 0.1 s here.
+MAX_FOURIER_NORMS = 2**20 + 1
 
 
 def smooth_circle_error_bound(
@@ -458,7 +507,13 @@ def smooth_circle_error_bound(
     where rho_n = I_n(lam)/I_0(lam), A_n = sum_{q != 0} rho_|n + qN| bounds the aliasing
     of frequency n on N points and t = tail_bound. Returns inf when A_0 >= 1 (too few points
     for this lam). The norms and the tail bound are the caller's responsibility: they make
-    the number a guarantee.
+    the number a guarantee. The aliasing sums are exact up to order len(a) + p0, with
+    p0 = 100 + sqrt(100^2 + 200 lam), and bounded beyond it through
+    rho_p <= exp(-p^2 / (2 (lam + p))) (Amos's bounds); the rest adds below 2e-40.
+
+    Time and memory O(len(a) + sqrt(lam) + N), vectorised. Raises ValueError, before any
+    work, if len(a) + p0 exceeds MAX_BESSEL_ORDER (10^7) ratios: give fewer norms (fold the
+    rest into `tail_bound`).
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
@@ -470,7 +525,18 @@ def smooth_circle_error_bound(
     max_len = check_positive_int(max_len, "max_len", minimum=0, maximum=MAX_SEQUENCE_LENGTH)
     bound = check_nonnegative_float(bound, "bound")
     tail_bound = check_nonnegative_float(tail_bound, "tail_bound")
-    reach, _, _ = _aliasing_reach(a.shape[0], n_points, lam)
+    if lam > MAX_BESSEL_LAM:
+        raise ValueError(
+            f"lam must be at most {MAX_BESSEL_LAM:g}; got {lam:g}: beyond it scipy's "
+            "exponentially scaled Bessel functions return NaN"
+        )
+    reach, _, _ = _aliasing_reach(a.shape[0], lam)
+    if reach + 1 > MAX_BESSEL_ORDER:
+        raise ValueError(
+            f"fourier_norms has {a.shape[0]} entries: with lam = {lam:.3g} the bound would "
+            f"need Bessel ratios up to order {reach + 1}, more than {MAX_BESSEL_ORDER:.0e}; "
+            "give fewer fourier_norms (fold the rest into tail_bound)"
+        )
     rho = bessel_ratios(lam, reach + 1)
     return _smooth_bound_from_ratios(
         a, rho, n_points=n_points, lam=lam, max_len=max_len, bound=bound, tail_bound=tail_bound
@@ -486,13 +552,22 @@ def smooth_circle_parameters(
     tail_bound: float = 0.0,
     max_points: int = 100_000,
 ) -> SmoothParameters:
-    """The fewest equally spaced control points N, with an inverse temperature lam, for which
-    `smooth_circle_error_bound` is at most `eps`.
+    """The fewest equally spaced control points N <= `max_points`, with an inverse
+    temperature lam on a geometric grid, for which `smooth_circle_error_bound` is at most
+    `eps`.
 
-    lam runs over a geometric grid (ratio 2^(1/8)) from the smallest value whose bias term
-    sum_n a_n (1 - rho_n) is below eps; for each lam the fewest N is found by doubling and
-    bisection. The walk stops once N has not improved for 8 grid steps. Raises ValueError if
-    no N up to `max_points` suffices, or if 2 `tail_bound` alone reaches eps.
+    lam runs over the grid 1, s, s^2, ... (s = 2^(1/8)) from the smallest grid value whose
+    bias term sum_n a_n (1 - rho_n) is below eps - 2 tail_bound (found by bisection: the bias
+    falls as lam grows). For each lam, N is found by doubling and bisection (assuming, as
+    the search must, that the bound falls as N grows). The walk stops when the aliasing part
+    of the bound at N = (best N so far) - 1, or at max_points before any N is found, alone
+    reaches eps: it only grows with lam, so no larger lam on the grid can do better. lam
+    stays below MAX_BESSEL_LAM (10^9).
+
+    Raises ValueError if no N up to `max_points` suffices (raise max_points or eps), if
+    2 `tail_bound` alone reaches eps, if no lam on the grid brings the bias below it, or
+    if there are more than MAX_FOURIER_NORMS (2^20 + 1) norms (each of the few dozen
+    evaluations of the bound costs O(len(a)); fold the rest into `tail_bound`).
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
@@ -504,41 +579,62 @@ def smooth_circle_parameters(
     bound = check_nonnegative_float(bound, "bound")
     tail_bound = check_nonnegative_float(tail_bound, "tail_bound")
     max_points = check_positive_int(max_points, "max_points")
+    n_freq = a.shape[0]
+    if n_freq > MAX_FOURIER_NORMS:
+        raise ValueError(
+            f"fourier_norms has {n_freq} entries, more than MAX_FOURIER_NORMS = "
+            f"{MAX_FOURIER_NORMS}: the search evaluates the bound a few dozen times at "
+            f"O({n_freq}) each; give fewer norms and fold the rest into tail_bound"
+        )
     if 2 * tail_bound >= eps:
         raise ValueError(
             f"the spectral tail alone costs 2 tail_bound = {2 * tail_bound:.3g} >= eps = {eps}: "
             "give more Fourier norms (a smaller tail) or a larger eps"
         )
-    step = 2 ** (1 / 8)
-    lam = 1.0
     target = eps - 2 * tail_bound
-    while float((a * (1 - bessel_ratios(lam, a.shape[0])[: a.shape[0]])).sum()) >= target:
-        lam *= step
-        if lam > 1e12:
-            raise ValueError(f"eps = {eps} is below what any lam <= 1e12 can reach")
-    reach = _aliasing_reach(a.shape[0], max_points, lam)[0]
-    if reach >= MAX_BESSEL_ORDER // 2:
+    step = 2 ** (1 / 8)
+    grid = [1.0]  # len(a) + p0 stays within MAX_BESSEL_ORDER up to MAX_BESSEL_LAM
+    while grid[-1] * step <= MAX_BESSEL_LAM:
+        grid.append(grid[-1] * step)
+
+    def bias_too_big(k: int) -> bool:
+        rho = bessel_ratios(grid[k], n_freq)[:n_freq]
+        return float((a * (1 - rho)).sum()) >= target
+
+    if bias_too_big(len(grid) - 1):
         raise ValueError(
-            f"eps = {eps:g} for a spectrum up to frequency {a.shape[0] - 1} needs lam >= "
-            f"{lam:.3g}, and the bound would sum aliasing over {reach:.3g} frequencies (more "
-            f"than {MAX_BESSEL_ORDER // 2}); ask for a larger eps or fewer max_points"
+            f"eps = {eps} is below what any lam <= {grid[-1]:.3g} can reach: the bias term "
+            "sum_n a_n (1 - I_n(lam)/I_0(lam)) stays above eps - 2 tail_bound; ask for a "
+            "larger eps"
         )
+    low_k, high_k = -1, len(grid) - 1  # the bias is too big at low_k (or low_k = -1)
+    probe = 0
+    while probe < high_k and bias_too_big(probe):  # exponential search, then bisection
+        low_k, probe = probe, 2 * probe + 1
+    high_k = min(probe, high_k)
+    while high_k - low_k > 1:
+        middle = (low_k + high_k) // 2
+        if bias_too_big(middle):
+            low_k = middle
+        else:
+            high_k = middle
+
     best: SmoothParameters | None = None
-    stale = 0
-    while stale < 8:
+    for lam in grid[high_k:]:
+        reach = _aliasing_reach(n_freq, lam)[0]
+        ratios = bessel_ratios(lam, reach + 1)
         cache: dict[int, float] = {}
-        ratios = [bessel_ratios(lam, _aliasing_reach(a.shape[0], 1, lam)[0] + 1)]
 
         def bound_at(
-            n: int, lam: float = lam, cache: dict[int, float] = cache, ratios: list = ratios
+            n: int,
+            lam: float = lam,
+            ratios: torch.Tensor = ratios,
+            cache: dict[int, float] = cache,
         ) -> float:
             if n not in cache:
-                reach, _, _ = _aliasing_reach(a.shape[0], n, lam)
-                if ratios[0].shape[0] <= reach:  # extend once, with room for doubling
-                    ratios[0] = bessel_ratios(lam, 2 * reach + 1)
                 cache[n] = _smooth_bound_from_ratios(
                     a,
-                    ratios[0],
+                    ratios,
                     n_points=n,
                     lam=lam,
                     max_len=max_len,
@@ -547,26 +643,29 @@ def smooth_circle_parameters(
                 )
             return cache[n]
 
-        high = 1
-        while bound_at(high) > eps and high < max_points:
-            high = min(2 * high, max_points)
-        if bound_at(high) <= eps:
-            low = high // 2  # bound_at(low) > eps, or low == 0
+        limit = max_points if best is None else best.n_points - 1
+        if limit < 1:
+            break
+        if bound_at(limit) <= eps:
+            low, high = 0, 1  # bound_at(low) > eps (or low == 0)
+            while bound_at(high) > eps:
+                low, high = high, min(2 * high, limit)
             while high - low > 1:
                 middle = (low + high) // 2
                 if bound_at(middle) <= eps:
                     high = middle
                 else:
                     low = middle
-            if best is None or high < best.n_points:
-                best, stale = SmoothParameters(eps, high, lam, bound_at(high)), 0
-            else:
-                stale += 1
-        elif best is not None:
-            stale += 1
-        else:
+            best = SmoothParameters(eps, high, lam, bound_at(high))
+            continue
+        aliasing = _smooth_bound_from_ratios(
+            a, ratios, n_points=limit, lam=lam, max_len=0, bound=0.0, aliasing_only=True
+        )
+        if aliasing >= eps:
             break
-        lam *= step
     if best is None:
-        raise ValueError(f"no N <= {max_points} reaches eps = {eps}; raise max_points")
+        raise ValueError(
+            f"no N <= {max_points} reaches eps = {eps} for any lam on the grid: raise "
+            f"max_points (now {max_points}), or ask for a larger eps"
+        )
     return best

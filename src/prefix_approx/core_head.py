@@ -36,7 +36,14 @@ from ._validation import (
     check_positive_int,
     evaluate_target,
 )
-from .attention import DEFAULT_BLOCK_ELEMENTS, AttentionHead, PartialAttention, merge_partial
+from .attention import (
+    DEFAULT_BLOCK_ELEMENTS,
+    DEFAULT_MAX_WEIGHTS,
+    AttentionHead,
+    PartialAttention,
+    _check_weight_budget,
+    merge_partial,
+)
 from .bounds import (
     MAX_SEQUENCE_LENGTH,
     DensityParameters,
@@ -95,9 +102,21 @@ class CorePrefix:
     @property
     def control_points(self) -> torch.Tensor:
         """The control points c_j (N, m+1), read back from the key block (scaled by its largest
-        entry first, so that lam up to 1.8e308 does not overflow the norm)."""
+        entry first, so that lam up to 1.8e308 does not overflow the norm).
+
+        Raises ValueError if a key block is all zero (a prefix built by hand or edited, e.g.
+        with lam = 0): such a row has no direction, so its control point is undefined."""
         keys = _stored_tokens(self)[:, self.m + 1 : 2 * (self.m + 1)]
-        keys = keys / keys.abs().amax(dim=-1, keepdim=True)
+        largest = keys.abs().amax(dim=-1, keepdim=True)
+        zero = torch.nonzero(largest[:, 0] == 0)
+        if zero.numel():
+            raise ValueError(
+                f"prefix.tokens row {int(zero[0, 0])} (of {keys.shape[0]}) has an all-zero key "
+                f"block (columns {self.m + 1}..{2 * self.m + 1}, which hold lam c_j): its control "
+                "point is undefined. Each prefix token must be [0; lam c_j; v_j] with lam > 0 "
+                "and c_j on the sphere (see core_prefix)."
+            )
+        keys = keys / largest
         return keys / torch.linalg.vector_norm(keys, dim=-1, keepdim=True)
 
     @property
@@ -123,23 +142,31 @@ class CoreHead(torch.nn.Module):
 
     It holds a plain `AttentionHead` (`.head`) with these weights and evaluates the prefix
     block with it; `w_query`, `w_key`, `w_value`, `d_model` and `d_value` are the head's.
+    The weights are dense float64 matrices with (2(m+1) + k)^2 entries in all: ValueError,
+    before allocating, past `max_weights` entries (default 2^27, 1 GiB).
+
+    Its methods (`embed`, `forward`) carry no "Used in:" line of their own: the class's line
+    below, derived from the notebooks that call `pa.CoreHead`, covers them.
 
     Used in: book/attention_prefixes_prompts.ipynb, book/course.ipynb,
     book/lemma3_core_head.ipynb, book/theorem1_density.ipynb,
     book/theorem4_jackson_bounds.ipynb.
     """
 
-    def __init__(self, m: int, k: int) -> None:
+    def __init__(self, m: int, k: int, *, max_weights: int = DEFAULT_MAX_WEIGHTS) -> None:
         m = check_positive_int(m, "m")
         k = check_positive_int(k, "k")
         d = m + 1
-        identity = torch.eye(d, dtype=torch.float64)
+        _check_weight_budget(
+            (2 * d + k) ** 2, max_weights, f"CoreHead(m={m}, k={k})", "use a smaller m or k"
+        )
+        rows, columns = torch.arange(d), torch.arange(k)
         w_query = torch.zeros((d, 2 * d + k), dtype=torch.float64)
         w_key = torch.zeros((d, 2 * d + k), dtype=torch.float64)
         w_value = torch.zeros((k, 2 * d + k), dtype=torch.float64)
-        w_query[:, :d] = identity
-        w_key[:, d : 2 * d] = identity
-        w_value[:, 2 * d :] = torch.eye(k, dtype=torch.float64)
+        w_query[rows, rows] = 1.0
+        w_key[rows, d + rows] = 1.0
+        w_value[columns, 2 * d + columns] = 1.0
         super().__init__()
         self.head = AttentionHead(w_query, w_key, w_value)
         self.m = m
@@ -174,10 +201,8 @@ class CoreHead(torch.nn.Module):
         return f"m={self.m}, k={self.k}, d_model={self.d_model}"
 
     def embed(self, x: ArrayLike) -> torch.Tensor:
-        """Input tokens [x; 0; 0] (..., T, D) for points `x` (..., T, m+1) on S^m.
-
-        Used in: chapter "Lemma 3: the core head".
-        """
+        """Input tokens [x; 0; 0] (..., T, D), float64, for points `x` (..., T, m+1) on S^m
+        (norm 1 within 1e-9 for float64 input; ValueError otherwise)."""
         points = as_sphere_points(x, "x", min_ndim=2, last_dim=self.m + 1)
         padding = torch.zeros((*points.shape[:-1], self.m + 1 + self.k), dtype=torch.float64)
         return torch.cat((points, padding), dim=-1)
@@ -219,7 +244,14 @@ class CoreHead(torch.nn.Module):
         value 0, so it contributes log-normaliser log T (log t at position t if causal) and
         output 0. The tests check this against the generic evaluation.
 
-        Used in: chapters "Lemma 3: the core head" and all of Part II.
+        Differentiable in `x` and in the prefix tokens. Gradients in x: the formula is that
+        of H extended to all of R^(m+1), but `x` is checked to lie on S^m (norm 1 within 1e-9),
+        so `torch.autograd.gradcheck` in x with its default step (1e-6) steps off the sphere
+        and is refused with a ValueError. Check gradients in x through a parametrisation of
+        the sphere instead, e.g. x = (cos t, sin t) on S^1 (gradcheck in t), or x = y / |y|;
+        only the tangential part of the gradient in x is meaningful for the head on S^m.
+        Raises ValueError for x off the sphere, a prefix of another (m, k) or longer sequences
+        than the prefix's `max_len`.
         """
         causal = check_flag(causal, "causal")
         tokens = self.embed(x)
@@ -310,12 +342,21 @@ def sup_error(
     position of the sequences `x` (..., T, m+1); pass points (Q, m+1) as x[:, None] for Q
     sequences of one token.
 
+    Raises TypeError if `prefix` is not a `CorePrefix`, ValueError if x is empty (no
+    position to take the largest error over), off the sphere or longer than the prefix's
+    `max_len`, or if f returns the wrong number of values.
+
     Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/theorem1_density.ipynb,
     book/theorem4_jackson_bounds.ipynb.
     """
     if not isinstance(prefix, CorePrefix):
         raise TypeError(f"prefix must be a CorePrefix; got {type(prefix).__name__}")
     points = as_float64(x, "x", min_ndim=2, last_dim=prefix.m + 1)
+    if points.numel() == 0:
+        raise ValueError(
+            f"x has no points (shape {tuple(points.shape)}): sup_error is a largest error over "
+            "the positions of x, so give at least one sequence of at least one point"
+        )
     output = CoreHead(prefix.m, prefix.k)(points, prefix, causal=causal)
     flat = points.reshape(-1, prefix.m + 1)
     values = evaluate_target(f, flat)
@@ -462,11 +503,21 @@ def circle_fourier_norms(
     (to rounding) for trigonometric polynomials of degree < n_samples/2; for other smooth f
     an *estimate* whose error is the aliased tail of the spectrum (use it for a guarantee
     only through `smooth_circle_prefix(bandwidth=...)`, which checks the degree). Trailing
-    norms below 1e-14 of the largest are dropped.
+    norms below 1e-14 of the largest are dropped. Returns a float64 tensor (K,), K <=
+    n_samples/2.
+
+    Raises ValueError for n_samples < 4 or above MAX_FOURIER_SAMPLES (2^23: f at 8 million
+    points and their FFT take about 16 k bytes each, k the number of outputs of f).
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
     n_samples = check_positive_int(n_samples, "n_samples", minimum=4)
+    if n_samples > MAX_FOURIER_SAMPLES:
+        raise ValueError(
+            f"n_samples must be at most MAX_FOURIER_SAMPLES = 2^23 = {MAX_FOURIER_SAMPLES}; got "
+            f"{n_samples} (f at that many points and their FFT would take about "
+            f"{32 * n_samples / 2**30:.3g} GiB per output of f)"
+        )
     a = _spectrum_norms(_circle_spectrum(f, n_samples))
     keep = int(torch.nonzero(a > 1e-14 * a.max()).max()) + 1 if a.max() > 0 else 1
     return a[:keep]
@@ -474,8 +525,10 @@ def circle_fourier_norms(
 
 def _circle_spectrum(f: Callable[[torch.Tensor], torch.Tensor], n_samples: int) -> torch.Tensor:
     """Fourier coefficients (n_samples, k), complex, of f sampled at `circle_points(n)`,
-    in FFT order (frequencies 0, 1, ..., then the negative ones)."""
-    values = evaluate_target(f, circle_points(n_samples))  # (n, k)
+    in FFT order (frequencies 0, 1, ..., then the negative ones). The callers bound
+    n_samples by MAX_FOURIER_SAMPLES, so circle_points gets that budget."""
+    points = circle_points(n_samples, max_points=MAX_FOURIER_SAMPLES)
+    values = evaluate_target(f, points)  # (n, k)
     return torch.fft.fft(values.to(torch.complex128), dim=0) / n_samples
 
 
@@ -540,13 +593,15 @@ def smooth_circle_prefix(
     sampled at 4096 points is the constant 1). Give exactly one of:
     - `fourier_norms` a_n = |f_n| + |f_-n| for n = 0..M and `tail_bound`, a bound on the
       sup norm of the frequencies above M (0 for a trigonometric polynomial of degree <= M);
-    - `bandwidth` D: f is a trigonometric polynomial of degree <= D. The norms are then
-      computed exactly (to rounding) by an FFT at more than 4D points, which also checks
-      that f has no frequency above D at those points.
+    - `bandwidth` D <= MAX_BANDWIDTH (2^20): f is a trigonometric polynomial of degree
+      <= D. The norms are then computed exactly (to rounding) by an FFT at the first power
+      of two above 4D + 4 points (2^23 for D = 2^20), which also checks that f has no
+      frequency above D at those points.
 
-    Raises ValueError if neither or both are given, if the FFT sees frequencies above the
-    stated bandwidth, if stated norms or tail bound contradict an FFT of f (a necessary
-    check), or if f exceeds `bound` on a control point.
+    Raises ValueError if neither or both are given, if bandwidth exceeds MAX_BANDWIDTH, if
+    the FFT sees frequencies above the stated bandwidth, if stated norms or tail bound
+    contradict an FFT of f (a necessary check), if f exceeds `bound` on a control point,
+    or if no N <= `max_tokens` reaches eps (see `smooth_circle_parameters`).
 
     Used in: book/theorem4_jackson_bounds.ipynb.
     """
@@ -566,14 +621,20 @@ def smooth_circle_prefix(
         assert fourier_norms is not None  # exactly one of the two was given
         norms = fourier_norms
         _check_norms_against_fft(f, norms, tail_bound)
-    parameters = smooth_circle_parameters(
-        norms,
-        eps=eps,
-        max_len=max_len,
-        bound=bound,
-        tail_bound=tail_bound,
-        max_points=max_tokens,
-    )
+    try:
+        parameters = smooth_circle_parameters(
+            norms,
+            eps=eps,
+            max_len=max_len,
+            bound=bound,
+            tail_bound=tail_bound,
+            max_points=max_tokens,
+        )
+    except ValueError as err:
+        if "max_points" not in str(err):
+            raise
+        message = str(err).replace("max_points", "max_tokens")
+        raise ValueError(f"smooth_circle_prefix: {message}") from err
     points = circle_points(parameters.n_points)
     values = evaluate_target(f, points)
     _check_bound(values, bound)
@@ -581,8 +642,15 @@ def smooth_circle_prefix(
     return dataclasses.replace(prefix, parameters=parameters, max_len=max_len)
 
 
-#: Largest bandwidth `smooth_circle_prefix` accepts (an FFT of 2^22 samples).
+#: Largest bandwidth `smooth_circle_prefix` accepts: an FFT of 2^23 samples (the first power
+#: of two above 4 D + 4), within MAX_FOURIER_SAMPLES.
 MAX_BANDWIDTH = 2**20
+
+#: Most samples `circle_fourier_norms` and the bandwidth check of `smooth_circle_prefix` take.
+MAX_FOURIER_SAMPLES = 2**23
+
+#: Frequencies per block when the bandwidth check evaluates the interpolant between samples.
+_INTERPOLANT_BLOCK = 2**16
 
 
 def _trigonometric_polynomial_norms(
@@ -604,8 +672,12 @@ def _trigonometric_polynomial_norms(
     points = torch.stack((torch.cos(angles), torch.sin(angles)), dim=1)
     frequencies = torch.fft.fftfreq(n_samples, d=1.0 / n_samples).to(torch.float64)
     keep = frequencies.abs() <= degree
-    basis = torch.exp(1j * angles[:, None] * frequencies[keep][None, :])
-    interpolant = (basis @ coefficients[keep]).real
+    kept_frequencies, kept_coefficients = frequencies[keep], coefficients[keep]
+    interpolant = torch.zeros((64, coefficients.shape[1]), dtype=torch.float64)
+    for start in range(0, kept_frequencies.shape[0], _INTERPOLANT_BLOCK):  # bounded memory
+        block = slice(start, start + _INTERPOLANT_BLOCK)
+        basis = torch.exp(1j * angles[:, None] * kept_frequencies[block][None, :])
+        interpolant += (basis @ kept_coefficients[block]).real
     off_grid = float((evaluate_target(f, points) - interpolant).abs().max())
     if max(beyond, off_grid) > rounding + 1e-12 * float(interpolant.abs().max()):
         raise ValueError(
