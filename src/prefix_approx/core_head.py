@@ -55,7 +55,8 @@ from .sphere import (
     nearest_point,
 )
 
-if TYPE_CHECKING:  # paper_route imports this module
+if TYPE_CHECKING:  # paper_route and deconvolution import this module
+    from .deconvolution import DeconvolutionParameters
     from .paper_route import PaperRouteParameters
 
 __all__ = [
@@ -75,8 +76,8 @@ class CorePrefix:
     """A prefix for `CoreHead(m, k)`: `tokens` (N, 2(m+1) + k), one row [0; lam c_j; v_j]
     per control point, and what it was built from. `lam` is the inverse temperature;
     `parameters` holds the choices and the guaranteed error when the prefix came from
-    `build_prefix` (result C), `smooth_circle_prefix` (result D) or `paper_route_prefix`
-    (the paper's route), else None; `max_len` is
+    `build_prefix` (result C), `smooth_circle_prefix` (result D), `paper_route_prefix`
+    (the paper's route) or `deconvolved_circle_prefix` (deconvolved values), else None; `max_len` is
     the longest sequence the guarantee covers.
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
@@ -86,7 +87,13 @@ class CorePrefix:
     m: int
     k: int
     lam: float
-    parameters: DensityParameters | SmoothParameters | PaperRouteParameters | None = None
+    parameters: (
+        DensityParameters
+        | SmoothParameters
+        | PaperRouteParameters
+        | DeconvolutionParameters
+        | None
+    ) = None
     max_len: int | None = None
 
     def __len__(self) -> int:
@@ -107,8 +114,8 @@ class CorePrefix:
 
     @property
     def guaranteed(self) -> float | None:
-        """The sup error guaranteed for this prefix (results C or D, the paper's route), or
-        None."""
+        """The sup error guaranteed for this prefix (results C or D, the paper's route,
+        deconvolved values), or None."""
         return None if self.parameters is None else self.parameters.guaranteed
 
 
