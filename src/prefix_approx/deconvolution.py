@@ -322,9 +322,9 @@ def deconvolved_circle_prefix(
     The coefficients of f come from an FFT at P points (a power of two > 2K); p is f's
     truncation to degree M with those coefficients, g_n = p_n / rho_n(lam), and
     v_j = g(c_j) at N equally spaced points. Over degrees M, inverse temperatures
-    lam = c max(M, 1)^2 (16 values of c from 1/16 to 4) and N (doubling and bisection), the
-    prefix takes the fewest N found whose guarantee is at most eps (lam is raised where needed
-    so that T / (N I_0(lam)) stays small).
+    lam = c max(M, 1)^2 (16 values of c from 1/16 to 4, and one lam large enough for the
+    input tokens' share at N = 1) and N (doubling and bisection), the prefix takes the fewest
+    N found whose guarantee is at most eps.
 
     The guarantee needs the spectrum of f, which samples alone cannot bound. Give exactly one:
     - `fourier_norms` a_n = |f_n| + |f_-n| (a_0 = |f_0|, Euclidean norms) for n = 0..K and
@@ -402,20 +402,17 @@ def deconvolved_circle_prefix(
         truncation += 2.0 * RATIO_RELATIVE_ERROR * float(b.sum())
         if truncation >= eps:
             continue
-        # lam >= lam_inputs keeps the input tokens' share (sum b) T / I_0(lam) below a
-        # quarter of what is left of eps, whatever N >= 1.
+        # lam_inputs keeps the input tokens' share (sum b) T / I_0(lam) below a quarter of
+        # what is left of eps even for N = 1: one more candidate, for small M or long T.
         share = math.log(max_len) + math.log(max(float(b.sum()), 1e-300))
         lam_inputs = 1.0
         while share - _log_i0(lam_inputs) > math.log((eps - truncation) / 4):
             lam_inputs *= 1.25
+        scale = max(degree, 1) ** 2
+        candidates = {min((1 / 16) * 2 ** (step / 2.5) * scale, MAX_LAM) for step in range(16)}
+        candidates.add(min(lam_inputs, MAX_LAM))
         improved = False
-        tried: set[float] = set()
-        for step in range(16):
-            lam = (1 / 16) * 2 ** (step / 2.5) * max(degree, 1) ** 2
-            lam = min(max(lam, lam_inputs), MAX_LAM)
-            if lam in tried:
-                continue
-            tried.add(lam)
+        for lam in sorted(candidates):
             limit = best[0] - 1 if best is not None else max_tokens
             found = _fewest_points(
                 b, lam=lam, eps_left=(eps - truncation) / (1 + 1e-9), max_len=max_len,
