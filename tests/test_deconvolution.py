@@ -151,9 +151,7 @@ def test_exp_sin_reaches_1e_7_with_few_tokens_where_result_d_needs_many() -> Non
     assert len(prefix) <= 40
     assert sup_error(exp_sin, prefix, GRID) <= prefix.guaranteed <= 1e-7
     same = deconvolved_circle_prefix(exp_sin, eps=1e-4, **settings)
-    result_d = smooth_circle_parameters(
-        norms, eps=1e-4, max_len=8, bound=math.e, tail_bound=tail
-    )
+    result_d = smooth_circle_parameters(norms, eps=1e-4, max_len=8, bound=math.e, tail_bound=tail)
     assert result_d.n_points >= 10 * len(prefix) >= 10 * len(same)
 
 
@@ -176,6 +174,7 @@ def test_values_stay_bounded() -> None:
 def test_saturation_of_values_at_the_control_points() -> None:
     """Proposition (saturation): values f(c_j) for f = cos t leave an error of at least
     1/(2(lam + 1)) - alpha_1 - delta, whatever N."""
+
     def cos(x: torch.Tensor) -> torch.Tensor:
         return x[:, :1]
 
@@ -223,9 +222,7 @@ def test_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         deconvolved_circle_prefix(exp_sin, eps=1e-3, max_len=2)
     with pytest.raises(ValueError, match="exactly one"):
-        deconvolved_circle_prefix(
-            exp_sin, eps=1e-3, max_len=2, fourier_norms=norms, bandwidth=3
-        )
+        deconvolved_circle_prefix(exp_sin, eps=1e-3, max_len=2, fourier_norms=norms, bandwidth=3)
     with pytest.raises(TypeError, match="f must be"):
         deconvolved_circle_prefix(3, eps=1e-3, max_len=2, bandwidth=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="eps"):

@@ -344,7 +344,8 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     1, 0, 0, ... Raises ValueError for n_max > MAX_BESSEL_ORDER (10^7) and for
     lam > MAX_BESSEL_LAM (10^9), where scipy's ive gives NaN.
 
-    Used in: book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     lam = check_nonnegative_float(lam, "lam")
     n_max = check_positive_int(n_max, "n_max", minimum=0)
@@ -494,7 +495,7 @@ def smooth_circle_parameters(
     bisection. The walk stops once N has not improved for 8 grid steps. Raises ValueError if
     no N up to `max_points` suffices, or if 2 `tail_bound` alone reaches eps.
 
-    Used in: no chapter by name (the chapters reach it through other functions of the package).
+    Used in: book/beyond_saturation.ipynb.
     """
     a = as_float64(fourier_norms, "fourier_norms", ndim=1)
     if (a < 0).any():

@@ -88,11 +88,7 @@ class CorePrefix:
     k: int
     lam: float
     parameters: (
-        DensityParameters
-        | SmoothParameters
-        | PaperRouteParameters
-        | DeconvolutionParameters
-        | None
+        DensityParameters | SmoothParameters | PaperRouteParameters | DeconvolutionParameters | None
     ) = None
     max_len: int | None = None
 
@@ -280,8 +276,8 @@ def core_prefix(control_points: ArrayLike, values: ArrayLike, lam: float) -> Cor
     Large lam on a fixed point set gives nearest-control-point (Voronoi) interpolation;
     lam of order N^(2/m) gives a normalised von Mises-Fisher kernel smoother.
 
-    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/lemma3_core_head.ipynb,
-    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/corollary2_elementwise.ipynb, book/course.ipynb,
+    book/lemma3_core_head.ipynb, book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     points = as_sphere_points(control_points, "control_points", ndim=2)
     vals = as_float64(values, "values", ndim=2)
@@ -317,8 +313,8 @@ def sup_error(
     position of the sequences `x` (..., T, m+1); pass points (Q, m+1) as x[:, None] for Q
     sequences of one token.
 
-    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/theorem1_density.ipynb,
-    book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/corollary2_elementwise.ipynb, book/course.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     if not isinstance(prefix, CorePrefix):
         raise TypeError(f"prefix must be a CorePrefix; got {type(prefix).__name__}")
@@ -555,7 +551,7 @@ def smooth_circle_prefix(
     stated bandwidth, if stated norms or tail bound contradict an FFT of f (a necessary
     check), or if f exceeds `bound` on a control point.
 
-    Used in: book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     eps = check_positive_float(eps, "eps")
     bound = check_positive_float(bound, "bound")

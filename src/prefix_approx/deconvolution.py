@@ -205,6 +205,21 @@ def deconvolved_circle_error_bound(
     return truncation + _bound_from_ratios(b, rho, n_points=n_points, lam=lam, max_len=max_len)
 
 
+def _rounding(b: torch.Tensor, rho: torch.Tensor, degree: int, lam: float) -> float:
+    """Allowance for rounding (by hand: no library bounds these). With S = sum_n |g_n|
+    <= sum_n b_n / rho_n, the values are off g(c_j) by at most 32 (M + 1) u S (angles n c_j,
+    exp, products, a sum of 2M + 1 terms) and are at most S in size; the keys lam c_j, the
+    scores and the exponentials change each weight by a factor within exp(+-32 (lam + 1) u),
+    which moves a weighted average of values of size V by at most 2 kappa V / (1 - kappa)."""
+    low = rho[: degree + 1] * (1.0 - RATIO_RELATIVE_ERROR)
+    if bool((low <= 0).any()):
+        return math.inf
+    size = float((b / low).sum())
+    value_error = 32 * (degree + 1) * _U * size
+    kappa = math.expm1(32 * (lam + 1) * _U)
+    return value_error + 2 * kappa / (1 - kappa) * (size + value_error)
+
+
 def _coefficients(
     f: Callable[[torch.Tensor], torch.Tensor], n_samples: int
 ) -> tuple[torch.Tensor, float]:
@@ -323,8 +338,9 @@ def deconvolved_circle_prefix(
     truncation to degree M with those coefficients, g_n = p_n / rho_n(lam), and
     v_j = g(c_j) at N equally spaced points. Over degrees M, inverse temperatures
     lam = c max(M, 1)^2 (16 values of c from 1/16 to 4, and one lam large enough for the
-    input tokens' share at N = 1) and N (doubling and bisection), the prefix takes the fewest
-    N found whose guarantee is at most eps.
+    input tokens' share at N = 1, never below M^2 / 16) and N (doubling and bisection), the
+    prefix takes the fewest N found whose guarantee, rounding allowance included, is at most
+    eps.
 
     The guarantee needs the spectrum of f, which samples alone cannot bound. Give exactly one:
     - `fourier_norms` a_n = |f_n| + |f_-n| (a_0 = |f_0|, Euclidean norms) for n = 0..K and
@@ -410,12 +426,17 @@ def deconvolved_circle_prefix(
             lam_inputs *= 1.25
         scale = max(degree, 1) ** 2
         candidates = {min((1 / 16) * 2 ** (step / 2.5) * scale, MAX_LAM) for step in range(16)}
-        candidates.add(min(lam_inputs, MAX_LAM))
+        # never below M^2 / 16, where 1/rho_M <= e^(8 + 8/M) (lemma on inverse ratios): a
+        # smaller lam makes the values huge and their rounding, not the bound, decides.
+        candidates.add(min(max(lam_inputs, scale / 16), MAX_LAM))
         improved = False
         for lam in sorted(candidates):
             limit = best[0] - 1 if best is not None else max_tokens
+            left = eps - truncation - _rounding(b, bessel_ratios(lam, degree), degree, lam)
+            if left <= 0:
+                continue
             found = _fewest_points(
-                b, lam=lam, eps_left=(eps - truncation) / (1 + 1e-9), max_len=max_len,
+                b, lam=lam, eps_left=left / (1 + 1e-9), max_len=max_len,
                 max_tokens=max_tokens, limit=limit,
             )  # fmt: skip
             if found is not None:
@@ -431,22 +452,16 @@ def deconvolved_circle_prefix(
             "max_tokens or eps, or give more Fourier norms"
         )
     n_points, degree, lam, truncation, term = best
-    kept, _ = _combined(spectrum, degree)
+    kept, b_final = _combined(spectrum, degree)
+    b_final = b_final * (1.0 + 2.0 * RATIO_RELATIVE_ERROR)
     rho = bessel_ratios(lam, degree)
     frequencies = torch.arange(-degree, degree + 1)
     g = kept / rho[frequencies.abs()][:, None].to(torch.complex128)
     angles = 2.0 * math.pi * torch.arange(n_points, dtype=torch.float64) / n_points
     basis = torch.exp(1j * angles[:, None] * frequencies[None, :].to(torch.float64))
     values = (basis @ g).real
-    # Rounding (allowances, by hand: no library bounds these): the values are off g(c_j) by
-    # at most 32 (M + 1) u sum |g_n| (angles n c_j, exp, products, a sum of 2M + 1 terms);
-    # keys lam c_j, scores and exponentials change each weight by a factor within
-    # exp(+-32 (lam + 1) u), which moves an average of values of size V by 2 kappa V/(1-kappa).
-    size = float(torch.linalg.vector_norm(g, dim=1).sum())
-    value_error = 32 * (degree + 1) * _U * size
     largest = float(torch.linalg.vector_norm(values, dim=1).max())
-    kappa = math.expm1(32 * (lam + 1) * _U)
-    rounding_total = value_error + 2 * kappa / (1 - kappa) * (largest + value_error)
+    rounding_total = _rounding(b_final, rho, degree, lam)
     guaranteed = truncation + term + rounding_total
     if guaranteed > eps:  # the search left eps * 1e-9 for this
         raise ValueError(
