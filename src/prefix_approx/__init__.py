@@ -8,6 +8,7 @@ Modules are named after the paper's objects:
 - `core_head`: the core head, its prefixes, and `build_prefix` (result C).
 - `paper_route`: the paper's route (vMF smoothing, then a partition of S^m) through the core
   head, with the book's normaliser and bound.
+- `deconvolution`: deconvolved prefix values on the circle, past the saturation of result D.
 - `bounds`: error bounds and the parameters they imply.
 - `kolmogorov_arnold`: explicit Kolmogorov-Arnold representations of sequence targets.
 - `transformer`: the prefixed transformer of Part III, its two routes, the two models of the
@@ -54,6 +55,12 @@ from .core_head import (
     core_prefix,
     smooth_circle_prefix,
     sup_error,
+)
+from .deconvolution import (
+    RATIO_RELATIVE_ERROR,
+    DeconvolutionParameters,
+    deconvolved_circle_error_bound,
+    deconvolved_circle_prefix,
 )
 from .kolmogorov_arnold import (
     KARepresentation,
@@ -131,10 +138,12 @@ __all__ = [
     "CHAPTER_SECONDS_BUDGET",
     "DEFAULT_BLOCK_ELEMENTS",
     "MIN_LAM",
+    "RATIO_RELATIVE_ERROR",
     "ArrayLike",
     "AttentionHead",
     "CoreHead",
     "CorePrefix",
+    "DeconvolutionParameters",
     "DensityParameters",
     "HeadPrefixReport",
     "KARepresentation",
@@ -164,6 +173,8 @@ __all__ = [
     "cubed_sphere_corners",
     "cubed_sphere_net",
     "cubed_sphere_size",
+    "deconvolved_circle_error_bound",
+    "deconvolved_circle_prefix",
     "deepest_hole",
     "delta_net",
     "delta_net_size_bound",

@@ -347,7 +347,8 @@ def bessel_ratios(lam: float, n_max: int) -> torch.Tensor:
     n_max > MAX_BESSEL_ORDER (10^7) and for lam > MAX_BESSEL_LAM (10^9), where scipy's ive
     gives NaN.
 
-    Used in: book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     lam = check_nonnegative_float(lam, "lam")
     n_max = check_positive_int(n_max, "n_max", minimum=0)
@@ -569,7 +570,7 @@ def smooth_circle_parameters(
     if there are more than MAX_FOURIER_NORMS (2^20 + 1) norms (each of the few dozen
     evaluations of the bound costs O(len(a)); fold the rest into `tail_bound`).
 
-    Used in: no chapter by name (the chapters reach it through other functions of the package).
+    Used in: book/beyond_saturation.ipynb.
     """
     a = as_float64(fourier_norms, "fourier_norms", ndim=1)
     if (a < 0).any():

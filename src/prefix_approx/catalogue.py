@@ -23,6 +23,7 @@ MODULES = (
     "core_head",
     "bounds",
     "paper_route",
+    "deconvolution",
     "targets",
     "lower_bounds",
     "kolmogorov_arnold",

@@ -62,7 +62,8 @@ from .sphere import (
     nearest_point,
 )
 
-if TYPE_CHECKING:  # paper_route imports this module
+if TYPE_CHECKING:  # paper_route and deconvolution import this module
+    from .deconvolution import DeconvolutionParameters
     from .paper_route import PaperRouteParameters
 
 __all__ = [
@@ -82,8 +83,8 @@ class CorePrefix:
     """A prefix for `CoreHead(m, k)`: `tokens` (N, 2(m+1) + k), one row [0; lam c_j; v_j]
     per control point, and what it was built from. `lam` is the inverse temperature;
     `parameters` holds the choices and the guaranteed error when the prefix came from
-    `build_prefix` (result C), `smooth_circle_prefix` (result D) or `paper_route_prefix`
-    (the paper's route), else None; `max_len` is
+    `build_prefix` (result C), `smooth_circle_prefix` (result D), `paper_route_prefix`
+    (the paper's route) or `deconvolved_circle_prefix` (deconvolved values), else None; `max_len` is
     the longest sequence the guarantee covers.
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
@@ -93,7 +94,9 @@ class CorePrefix:
     m: int
     k: int
     lam: float
-    parameters: DensityParameters | SmoothParameters | PaperRouteParameters | None = None
+    parameters: (
+        DensityParameters | SmoothParameters | PaperRouteParameters | DeconvolutionParameters | None
+    ) = None
     max_len: int | None = None
 
     def __len__(self) -> int:
@@ -126,8 +129,8 @@ class CorePrefix:
 
     @property
     def guaranteed(self) -> float | None:
-        """The sup error guaranteed for this prefix (results C or D, the paper's route), or
-        None."""
+        """The sup error guaranteed for this prefix (results C or D, the paper's route,
+        deconvolved values), or None."""
         return None if self.parameters is None else self.parameters.guaranteed
 
 
@@ -305,8 +308,8 @@ def core_prefix(control_points: ArrayLike, values: ArrayLike, lam: float) -> Cor
     Large lam on a fixed point set gives nearest-control-point (Voronoi) interpolation;
     lam of order N^(2/m) gives a normalised von Mises-Fisher kernel smoother.
 
-    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/lemma3_core_head.ipynb,
-    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/corollary2_elementwise.ipynb, book/course.ipynb,
+    book/lemma3_core_head.ipynb, book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     points = as_sphere_points(control_points, "control_points", ndim=2)
     vals = as_float64(values, "values", ndim=2)
@@ -346,8 +349,8 @@ def sup_error(
     position to take the largest error over), off the sphere or longer than the prefix's
     `max_len`, or if f returns the wrong number of values.
 
-    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/theorem1_density.ipynb,
-    book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/corollary2_elementwise.ipynb, book/course.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     if not isinstance(prefix, CorePrefix):
         raise TypeError(f"prefix must be a CorePrefix; got {type(prefix).__name__}")
@@ -603,7 +606,7 @@ def smooth_circle_prefix(
     contradict an FFT of f (a necessary check), if f exceeds `bound` on a control point,
     or if no N <= `max_tokens` reaches eps (see `smooth_circle_parameters`).
 
-    Used in: book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     eps = check_positive_float(eps, "eps")
     bound = check_positive_float(bound, "bound")

@@ -105,8 +105,8 @@ def circle_points(
 
     Their covering radius is exactly pi / n. Raises ValueError past `max_points` points.
 
-    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/lemma3_core_head.ipynb,
-    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/corollary2_elementwise.ipynb, book/course.ipynb,
+    book/lemma3_core_head.ipynb, book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n")
     _check_point_budget(n, check_positive_int(max_points, "max_points"), "circle_points", _FEWER)

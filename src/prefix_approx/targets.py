@@ -27,7 +27,7 @@ def exp_sin_fourier_norms(n_max: int = 40) -> tuple[torch.Tensor, float]:
     frequencies above M sum to at most 2 e^(1/4) sum_(n > M) 2^-n / n!, below twice its first
     term. Raises ValueError for n_max < 1 or n_max > 10^4.
 
-    Used in: book/theorem4_jackson_bounds.ipynb.
+    Used in: book/beyond_saturation.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     n_max = check_positive_int(n_max, "n_max", maximum=10_000)
     orders = torch.arange(n_max + 1, dtype=torch.float64)
