@@ -65,7 +65,9 @@ def ka_transformer(
 ) -> PrefixedTransformer:
     """The Kolmogorov-Arnold route for sequences of n tokens: 2n + 1 terms, 3 layers each
     (inner core head, uniform head, outer core head), so depth 3(2n + 1), whatever the
-    accuracy. The residual stream has width D = 4n + 2k + 12 and the weights about
+    accuracy.
+
+    The residual stream has width D = 4n + 2k + 12 and the weights about
     (2n + 1)(20 + 3k) D float64 entries, at most `max_weights` (default 2^27, 1 GiB; about
     n <= 850 for k = 1): ValueError with the estimate before anything is allocated
     otherwise. TypeError or ValueError naming n or k for values that are not integers >= 1.
@@ -97,11 +99,12 @@ def gather_transformer(
 ) -> PrefixedTransformer:
     """The gather route for sequences of n tokens: n fixed copy heads (head i attends to
     position i from every position, with sharpness COPY_SHARPNESS) fill slots G0..G(n-1), then
-    one core head reads (G, 1, P). Depth n + 1. The residual stream has width
-    D = 2n + 2k + 9 and the weights (8n + 2k + 6) D float64 entries, at most `max_weights`
-    (default 2^27, 1 GiB; about n <= 2900): ValueError with the estimate before anything is
-    allocated otherwise. TypeError or ValueError naming n or k for values that are not
-    integers >= 1.
+    one core head reads (G, 1, P). Depth n + 1.
+
+    The residual stream has width D = 2n + 2k + 9 and the weights (8n + 2k + 6) D float64
+    entries, at most `max_weights` (default 2^27, 1 GiB; about n <= 2900): ValueError with
+    the estimate before anything is allocated otherwise. TypeError or ValueError naming n or
+    k for values that are not integers >= 1.
 
     Used in: book/seq2seq_universality.ipynb.
     """

@@ -152,7 +152,7 @@ class TransformerPrefixes:
     """One prefix per layer (a tensor (N_l, D), or None for no prefix) for a
     `PrefixedTransformer`, with the end-to-end sup error they guarantee (`guaranteed` <=
     `eps`) and a report per layer. `route`, `n` and `k` record the model they were built
-    for; a model refuses prefixes built for another (ValueError).
+    for; a model refuses prefixes built for another.
 
     Only the builders make them: `fingerprint` is a digest of the other fields (the tokens'
     values included). Prefixes whose fields do not match it raise ValueError: at

@@ -529,13 +529,14 @@ GATHER_LENGTH_MAX_LOG10 = 4000
 def gather_prefix_length(n: int, *, lipschitz: float, eps: float) -> int:
     """The prefix length `gather_prefixes` would use for `gather_transformer(n)` and a target
     with Lipschitz constant `lipschitz`, computed without building the prefix (which grows
-    like eps^-n): an exact Python int.
+    like eps^-n).
 
-    The size is estimated in logarithms first, in time independent of how large it is; a
-    length above 10^4000 (`GATHER_LENGTH_MAX_LOG10`; more digits than Python prints by
-    default, and beyond any machine) raises ValueError stating its log10 instead of forming
-    the integer. Raises TypeError or ValueError naming the argument for n not an integer
-    >= 1, lipschitz not a finite number >= 0 or eps not a finite number > 0.
+    The length is an exact Python int. It is estimated in logarithms first, in time
+    independent of how large it is; a length above 10^4000 (`GATHER_LENGTH_MAX_LOG10`; more
+    digits than Python prints by default, and beyond any machine) raises ValueError stating
+    its log10 instead of forming the integer. Raises TypeError or ValueError naming the
+    argument for n not an integer >= 1, lipschitz not a finite number >= 0 or eps not a
+    finite number > 0.
 
     Used in: book/seq2seq_universality.ipynb.
     """
