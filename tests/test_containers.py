@@ -74,18 +74,22 @@ def test_an_edited_core_prefix_is_checked_like_a_plain_tensor(edit, error, messa
 
 
 def test_edited_transformer_prefixes_are_checked_like_plain_tensors() -> None:
+    """Edited tokens carry no guarantee: a TransformerPrefixes refuses them (its fingerprint
+    no longer matches), and passed as a list they are checked like plain tensors."""
     model = pa.mixing_transformer(2)
     prefixes = pa.mixing_prefixes(model, lambda xj, m, j: xj[:, None], lipschitz=1, eps=0.5)
     x = torch.tensor([[0.2, 0.7]], dtype=torch.float64)
     expected = model(x, prefixes)
-    as_float32 = dataclasses.replace(
-        prefixes, tokens=tuple(None if t is None else t.float() for t in prefixes.tokens)
-    )
-    assert torch.allclose(model(x, as_float32), expected, atol=1e-6)
+    as_float32 = tuple(None if t is None else t.float() for t in prefixes.tokens)
+    with pytest.raises(ValueError, match="fingerprint"):
+        dataclasses.replace(prefixes, tokens=as_float32)
+    assert torch.allclose(model(x, list(as_float32)), expected, atol=1e-6)
     broken = prefixes.tokens[1].clone()
     broken[0, 0] = math.nan
+    with pytest.raises(ValueError, match="fingerprint"):
+        dataclasses.replace(prefixes, tokens=(None, broken))
     with pytest.raises(ValueError, match="prefix of layer apply must be finite"):
-        model(x, dataclasses.replace(prefixes, tokens=(None, broken)))
+        model(x, [None, broken])
 
 
 # ---- found by a newcomer's second look (issue 14) -------------------------------------------

@@ -4087,6 +4087,29 @@ def ka_probes() -> None:
         Error(("x",)),
     )
     probe(
+        "KARepresentation.evaluate-inner-shape",
+        "KARepresentation",
+        "inner returning (B, 1) instead of (B,): refused naming inner",
+        lambda: _replace(api("ka_centering")(2), inner=lambda x, p, q: x[:, None]).evaluate(
+            [[0.2, 0.7]]
+        ),
+        Error(("inner",)),
+    )
+    probe(
+        "KARepresentation.evaluate-outer-shape",
+        "KARepresentation",
+        "outer returning (B,) instead of (B, k): refused naming outer",
+        lambda: _replace(api("ka_centering")(2), outer=lambda z, j, q: z).evaluate([[0.2, 0.7]]),
+        Error(("outer",)),
+    )
+    probe(
+        "KARepresentation.call-target-shape",
+        "KARepresentation",
+        "target returning (B, n) instead of (B, n, k): refused naming target",
+        lambda: _replace(api("ka_centering")(2), target=lambda x: x)([[0.2, 0.7]]),
+        Error(("target",), otherwise=lambda r: (tuple(r.shape) == (1, 2, 1), f"{r.shape}")),
+    )
+    probe(
         "KARepresentation.fields",
         "KARepresentation",
         "ka_times_mean(2) has 2n terms, one constant per term",
@@ -4273,6 +4296,38 @@ def transformer_probes() -> None:
         lambda: api("ka_prefixes")(api("gather_transformer")(1), api("ka_centering")(1), eps=0.5),
         Error(("model", "route")),
     )
+
+    def centering_at(n: int, x: torch.Tensor) -> torch.Tensor:
+        return (x - x.mean(1, keepdim=True))[..., None]
+
+    probe(
+        "ka_prefixes.dropped-term",
+        name,
+        "ka_centering(2) with term 2 dropped (target unchanged): refused, or guarantee holds",
+        lambda: api("ka_prefixes")(kat(2), _replace(api("ka_centering")(2), terms=(0, 1)), eps=0.3),
+        Error(
+            ("represent", "target"),
+            otherwise=transformer_guarantee(lambda: kat(2), lambda x: centering_at(2, x), 2, 0.3),
+        ),
+    )
+    probe(
+        "ka_prefixes.inner-shape",
+        name,
+        "inner returning (B, 1) instead of (B,): refused naming inner and the shape",
+        lambda: api("ka_prefixes")(
+            kat(2), _replace(api("ka_centering")(2), inner=lambda x, p, q: x[:, None]), eps=0.3
+        ),
+        Error(("inner(",)),
+    )
+    probe(
+        "ka_prefixes.outer-shape",
+        name,
+        "outer returning (B,) instead of (B, k): refused naming outer and the shape",
+        lambda: api("ka_prefixes")(
+            kat(2), _replace(api("ka_centering")(2), outer=lambda z, j, q: z), eps=0.3
+        ),
+        Error(("outer(",)),
+    )
     bad_param_family(
         "ka_prefixes",
         name,
@@ -4370,6 +4425,21 @@ def transformer_probes() -> None:
         lambda: api("gather_prefix_length")(20, lipschitz=1.0, eps=1e-6),
         Check(lambda r: (isinstance(r, int) and r > 10**100, f"{str(r)[:40]}")),
     )
+    probe(
+        "gather_prefix_length.n-1e6",
+        name,
+        "n = 10^6 at eps 1e-3: a quick answer or a refusal naming the size (no giant integer)",
+        lambda: api("gather_prefix_length")(10**6, lipschitz=1.0, eps=1e-3) > 0,
+        Error(SIZE_WORDS, size=True),
+    )
+    for builder, n in (("ka_transformer", 2000), ("gather_transformer", 10**5)):
+        probe(
+            f"{builder}.weights-n{n}",
+            builder,
+            f"n = {n}: weights estimated before allocation, refused with the size",
+            lambda builder=builder, n=n: api(builder)(n).depth,
+            Error(("weights", "max_weights"), size=True),
+        )
     for param, kind in (("n", "pos_int"), ("lipschitz", "nonneg_float"), ("eps", "pos_float")):
         args = {"n": 2, "lipschitz": 1.0, "eps": 0.1}
         bad_param_family(
@@ -4479,6 +4549,37 @@ def transformer_probes() -> None:
             Error(names),
         )
     probe(
+        "PrefixedTransformer.prefixes-string",
+        name,
+        "prefixes = 'abc' (a string is a sequence of 3)",
+        lambda: mix()(x, "abc"),
+        Error(("TransformerPrefixes or a sequence", "str")),
+    )
+
+    def tokens_holds(r: object) -> tuple[bool, str]:
+        out, prefixes, xs = r
+        measured = float((out - torch.as_tensor(mix_target(torch.as_tensor(xs)))).abs().max())
+        return (
+            measured <= prefixes.guaranteed,
+            f"measured {measured:.3g}, {prefixes.guaranteed:.3g}",
+        )
+
+    xs3 = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.1, 0.5, 0.9]])
+    probe(
+        "PrefixedTransformer.raw-tokens-other-n",
+        name,
+        "tokens of mixing_prefixes for n = 2 passed raw to mixing_transformer(3): refused",
+        lambda: (lambda p: (mix(3)(xs3, p.tokens), p, xs3))(mp_()),
+        Error(("built",), otherwise=tokens_holds),
+    )
+    probe(
+        "PrefixedTransformer.replaced-n-none",
+        name,
+        "mixing prefixes for n = 2 with n replaced by None, run on n = 3: refused",
+        lambda: (lambda p: (mix(3)(xs3, p), p, xs3))(_replace(mp_(), n=None)),
+        Error(("TransformerPrefixes", "n must"), otherwise=tokens_holds),
+    )
+    probe(
         "PrefixedTransformer.other-route",
         name,
         "gather prefixes on a mixing model",
@@ -4538,6 +4639,60 @@ def transformer_probes() -> None:
                 and r.route == "mixing"
                 and r.eps == 0.1
             )
+        ),
+    )
+    x2 = np.array([[0.0, 1.0], [1.0, 0.0], [0.3, 0.6]])
+
+    def run_and_read(prefixes: object) -> tuple[object, float]:
+        return mix()(x2, prefixes), prefixes.guaranteed
+
+    def guarantee_of_tokens(r: object) -> tuple[bool, str]:
+        measured = float((r[0] - mix_target(torch.as_tensor(x2))).abs().max())
+        return measured <= r[1], f"measured {measured:.3g}, guaranteed {r[1]:.3g}"
+
+    probe(
+        "TransformerPrefixes.replaced-tokens",
+        "TransformerPrefixes",
+        "dataclasses.replace keeps the guarantee but drops all but 10 tokens: refused",
+        lambda: run_and_read((lambda p: _replace(p, tokens=(None, p.tokens[1][:10])))(mp_())),
+        Error(("TransformerPrefixes", "fingerprint"), otherwise=guarantee_of_tokens),
+    )
+
+    def edited_in_place() -> object:
+        prefixes = mp_()
+        prefixes.tokens[1][:, -1] = 0.0  # every value entry zeroed
+        return run_and_read(prefixes)
+
+    probe(
+        "TransformerPrefixes.edited-in-place",
+        "TransformerPrefixes",
+        "token values zeroed in place, then the model run and the guarantee read: refused",
+        edited_in_place,
+        Error(("changed in place",), otherwise=guarantee_of_tokens),
+    )
+    probe(
+        "HeadPrefixReport.replaced",
+        "HeadPrefixReport",
+        "dataclasses.replace(report, n_tokens=3): refused (the report no longer describes its "
+        "prefix)",
+        lambda: _replace(mp_().reports[0], n_tokens=3),
+        Error(("HeadPrefixReport",), otherwise=lambda r: (r.n_tokens != 3, f"{r.n_tokens}")),
+    )
+    probe(
+        "key_writing_prefixes.eps-1e-308",
+        "key_writing_prefixes",
+        "eps = 1e-308: refused, or finite tokens with a guarantee that holds",
+        lambda: (
+            api("key_writing_prefixes")(api("key_writing_transformer")(3), eps=1e-308),
+            api("key_writing_transformer")(3),
+        ),
+        Error(
+            ("eps",),
+            otherwise=lambda r: (
+                all(t is None or bool(torch.isfinite(t).all()) for t in r[0].tokens)
+                and r[0].guaranteed > 0,
+                f"guaranteed {r[0].guaranteed}",
+            ),
         ),
     )
     probe(

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._validation import ArrayLike, check_positive_float, check_positive_int, check_sequences
+from ._validation import (
+    ArrayLike,
+    as_float64,
+    check_positive_float,
+    check_positive_int,
+    check_sequences,
+)
 
 __all__ = [
     "KARepresentation",
@@ -76,18 +82,56 @@ class KARepresentation:
     outer_modulus: dict[int, Modulus] = field(default_factory=dict)
 
     def evaluate(self, x: ArrayLike) -> torch.Tensor:
-        """g computed through the representation, (B, n) -> (B, n, k)."""
+        """g computed through the representation, (B, n) -> (B, n, k), float64.
+
+        Raises ValueError for x not of shape (B, n) in [0, 1], and ValueError naming the
+        function when `inner` does not return finite values of shape (B,) or `outer` of
+        shape (B, k).
+        """
         seq = check_sequences(x, self.n)
         out = torch.zeros((seq.shape[0], self.n, self.k), dtype=torch.float64)
         for q in self.terms:
-            mean = torch.stack([self.inner(seq[:, p], p, q) for p in range(self.n)], 1).mean(1)
+            values = [_inner_values(self, seq[:, p], p, q) for p in range(self.n)]
+            mean = torch.stack(values, 1).mean(1)
             for j in range(self.n):
-                out[:, j] += self.outer(mean, j, q)
+                out[:, j] += _outer_values(self, mean, j, q)
         return out
 
     def __call__(self, x: ArrayLike) -> torch.Tensor:
-        """g written directly, (B, n) -> (B, n, k)."""
-        return self.target(check_sequences(x, self.n))
+        """g written directly, (B, n) -> (B, n, k), float64. Raises ValueError when `target`
+        does not return finite values of that shape."""
+        seq = check_sequences(x, self.n)
+        out = as_float64(self.target(seq), f"representation {self.name!r} target(x)")
+        if out.shape != (seq.shape[0], self.n, self.k):
+            raise ValueError(
+                f"representation {self.name!r}: target(x) must return shape (B, n, k) = "
+                f"({seq.shape[0]}, {self.n}, {self.k}); got {tuple(out.shape)}"
+            )
+        return out
+
+
+def _inner_values(rep: KARepresentation, x: torch.Tensor, p: int, q: int) -> torch.Tensor:
+    """rep.inner(x, p, q) for tokens x (B,), checked: finite, shape (B,)."""
+    name = f"representation {rep.name!r}: inner(x, {p}, {q})"
+    values = as_float64(rep.inner(x, p, q), name)
+    if values.shape != x.shape:
+        raise ValueError(
+            f"{name} must return one value per token, shape (B,) = {tuple(x.shape)}; got "
+            f"shape {tuple(values.shape)}"
+        )
+    return values
+
+
+def _outer_values(rep: KARepresentation, z: torch.Tensor, j: int, q: int) -> torch.Tensor:
+    """rep.outer(z, j, q) for means z (B,), checked: finite, shape (B, k)."""
+    name = f"representation {rep.name!r}: outer(z, {j}, {q})"
+    values = as_float64(rep.outer(z, j, q), name)
+    if values.shape != (z.shape[0], rep.k):
+        raise ValueError(
+            f"{name} must return shape (B, k) = ({z.shape[0]}, {rep.k}) for means z of "
+            f"shape (B,); got shape {tuple(values.shape)}"
+        )
+    return values
 
 
 def ka_centering(n: int) -> KARepresentation:

@@ -13,6 +13,7 @@ from .model import PrefixedTransformer, _Layer, _Layout
 
 __all__ = [
     "COPY_SHARPNESS",
+    "DEFAULT_MAX_WEIGHTS",
     "gather_transformer",
     "ka_transformer",
     "key_writing_transformer",
@@ -22,6 +23,23 @@ __all__ = [
 #: Inverse temperature of the fixed copy heads of the gather route. A wrong position gets a
 #: weight at most exp(-COPY_SHARPNESS (1 - cos(2 pi / n))), zero in float64 for n <= 8.
 COPY_SHARPNESS = 2000.0
+
+#: Default budget of `ka_transformer` and `gather_transformer`: float64 weight entries
+#: (2^27, 1 GiB), checked before any weight is allocated.
+DEFAULT_MAX_WEIGHTS = 2**27
+
+
+def _check_weights(builder: str, n: int, entries: int, max_weights: object) -> None:
+    """ValueError, with the estimate, when a model would hold more than max_weights float64
+    weight entries."""
+    budget = check_positive_int(max_weights, "max_weights")
+    if entries > budget:
+        raise ValueError(
+            f"{builder}(n = {n}) would hold about {entries:.3g} float64 weights "
+            f"({entries * 8 / 2**30:.3g} GiB), more than max_weights = {budget:.3g}: its "
+            "weights grow like n^2. A smaller n lowers it; raise max_weights if the memory "
+            "is there"
+        )
 
 
 def _core_layer(
@@ -42,16 +60,26 @@ def _uniform_layer(layout: _Layout, name: str, source: str, out: str, term=None)
     return _Layer(name, "mean", head, layout.write(out, 1), term)
 
 
-def ka_transformer(n: int, k: int = 1) -> PrefixedTransformer:
+def ka_transformer(
+    n: int, k: int = 1, *, max_weights: int = DEFAULT_MAX_WEIGHTS
+) -> PrefixedTransformer:
     """The Kolmogorov-Arnold route for sequences of n tokens: 2n + 1 terms, 3 layers each
     (inner core head, uniform head, outer core head), so depth 3(2n + 1), whatever the
     accuracy.
+
+    The residual stream has width D = 4n + 2k + 12 and the weights about
+    (2n + 1)(20 + 3k) D float64 entries, at most `max_weights` (default 2^27, 1 GiB; about
+    n <= 850 for k = 1): ValueError with the estimate before anything is allocated
+    otherwise. TypeError or ValueError naming n or k for values that are not integers >= 1.
 
     Used in: book/course.ipynb, book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     k = check_positive_int(k, "k")
     terms = 2 * n + 1
+    _check_weights(
+        "ka_transformer", n, terms * (20 + 3 * k) * (2 * terms + k + 10 + k), max_weights
+    )
     sizes = [("X", 1), ("E", 2), ("P", 2), ("ONE", 1)]
     sizes += [(f"A{q}", 1) for q in range(terms)] + [(f"M{q}", 1) for q in range(terms)]
     sizes += [("OUT", k), ("KEY", 4), ("VAL", max(k, 1))]
@@ -66,15 +94,23 @@ def ka_transformer(n: int, k: int = 1) -> PrefixedTransformer:
     return PrefixedTransformer("kolmogorov-arnold", n, k, layout, layers)
 
 
-def gather_transformer(n: int, k: int = 1) -> PrefixedTransformer:
+def gather_transformer(
+    n: int, k: int = 1, *, max_weights: int = DEFAULT_MAX_WEIGHTS
+) -> PrefixedTransformer:
     """The gather route for sequences of n tokens: n fixed copy heads (head i attends to
     position i from every position, with sharpness COPY_SHARPNESS) fill slots G0..G(n-1), then
     one core head reads (G, 1, P). Depth n + 1.
+
+    The residual stream has width D = 2n + 2k + 9 and the weights (8n + 2k + 6) D float64
+    entries, at most `max_weights` (default 2^27, 1 GiB; about n <= 2900): ValueError with
+    the estimate before anything is allocated otherwise. TypeError or ValueError naming n or
+    k for values that are not integers >= 1.
 
     Used in: book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     k = check_positive_int(k, "k")
+    _check_weights("gather_transformer", n, (8 * n + 2 * k + 6) * (2 * n + 2 * k + 9), max_weights)
     sizes = [("X", 1), ("E", 2), ("P", 2), ("ONE", 1)] + [(f"G{i}", 1) for i in range(n)]
     sizes += [("OUT", k), ("KEY", n + 3), ("VAL", k)]
     layout = _Layout(sizes)

@@ -17,10 +17,16 @@ from .._validation import (
     check_positive_int,
 )
 from ..bounds import MAX_DELTA, density_parameters, modulus_delta, modulus_value
-from ..kolmogorov_arnold import KARepresentation
+from ..kolmogorov_arnold import KARepresentation, _inner_values, _outer_values
 from ..sphere import DEFAULT_MAX_POINTS
 from .factories import COPY_SHARPNESS
-from .model import HeadPrefixReport, PrefixedTransformer, TransformerPrefixes
+from .model import (
+    HeadPrefixReport,
+    PrefixedTransformer,
+    TransformerPrefixes,
+    _report,
+    _seal,
+)
 
 __all__ = [
     "gather_prefix_length",
@@ -51,7 +57,11 @@ def _box_geometry(box: Sequence[tuple[float, float]], n: int) -> _Geometry:
     """Queries (y, 1, cos f_j, sin f_j) for y in `box`: normalising v -> v/|v| has Jacobian
     norm <= 1/|v| <= 1/sqrt 2 along y; the angle between v and v' is at least
     sqrt 2 |y - y'| / (|v| |v'|); positions differ by at least 2 sin(pi/n) / max |v| in chord."""
-    y_max_sq = sum(max(lo * lo, hi * hi) for lo, hi in box)
+    return _geometry_of_norm(sum(max(lo * lo, hi * hi) for lo, hi in box), n)
+
+
+def _geometry_of_norm(y_max_sq: float, n: int) -> _Geometry:
+    """`_box_geometry` for a box whose points have |y|^2 <= y_max_sq."""
     v_max = math.sqrt(2 + y_max_sq)
     separation = math.pi if n == 1 else 2 * math.asin(min(1.0, math.sin(math.pi / n) / v_max))
     return _Geometry(math.sqrt(2) / v_max**2, 1 / math.sqrt(2), separation)
@@ -138,12 +148,13 @@ def _head_plan(
     return delta, 2 * delta / (geometry.speed_max * math.sqrt(dims))
 
 
-def _grid_size(box: Sequence[tuple[float, float]], spacing: float) -> int:
-    """Number of grid cells `_grid` makes, computed without building them. Raises ValueError
-    when a box this wide cannot be gridded at this spacing by any machine (a spacing that
+def _grid_log10(box: Sequence[tuple[float, float]], spacing: float) -> float:
+    """log10 of the number of grid cells `_grid` makes, computed in floats (a box of many
+    dimensions has more cells than any integer worth forming). Raises ValueError when a
+    box this wide cannot be gridded at this spacing by any machine (a spacing that
     underflowed to 0, or more than 10^300 cells per axis), as when a representation's
     constants come from exp of a large parameter."""
-    counts = []
+    total = 0.0
     for lo, hi in box:
         cells = (hi - lo) / spacing if spacing > 0 else math.inf
         if not cells <= 1e300:
@@ -153,8 +164,18 @@ def _grid_size(box: Sequence[tuple[float, float]], spacing: float) -> int:
                 "constants are too large for any prefix; a smaller beta or n, or a larger "
                 "eps, lowers them"
             )
-        counts.append(max(1, math.ceil(cells)))
-    return math.prod(counts)
+        total += math.log10(max(1, math.ceil(cells)))
+    return total
+
+
+def _grid_size(box: Sequence[tuple[float, float]], spacing: float) -> int:
+    """Number of grid cells `_grid` makes, exactly (call only once `_grid_log10` is known to
+    be moderate: the product of many axes is a huge integer)."""
+    counts: dict[int, int] = {}
+    for lo, hi in box:
+        cells = max(1, math.ceil((hi - lo) / spacing))
+        counts[cells] = counts.get(cells, 0) + 1
+    return math.prod(cells**power for cells, power in counts.items())
 
 
 def _grid(box: Sequence[tuple[float, float]], spacing: float) -> tuple[torch.Tensor, float]:
@@ -221,13 +242,14 @@ def _head_prefix(
     positions j, approximating values(y, j) (changing by at most continuity.omega(t) over a
     parameter distance t) to `tolerance`."""
     delta, spacing = _head_plan(geometry, len(box), continuity, tolerance)
-    size = model.n * _grid_size(box, spacing)
-    if size > max_tokens:
+    log_size = math.log10(model.n) + _grid_log10(box, spacing)
+    if log_size > math.log10(max_tokens) + 1e-9 or model.n * _grid_size(box, spacing) > max_tokens:
         lipschitz = continuity.lipschitz
         claim = "the given modulus" if lipschitz is None else f"Lipschitz constant {lipschitz:.3g}"
+        gib = log_size + math.log10(model.d_model * 8 / 2**30)
         raise ValueError(
-            f"the prefix of layer {layer_name!r} would have {size:.3g} tokens "
-            f"({size * model.d_model * 8 / 2**30:.3g} GiB), more than max_tokens = "
+            f"the prefix of layer {layer_name!r} would have about {_power(log_size)} tokens "
+            f"({_power(gib)} GiB), more than max_tokens = "
             f"{max_tokens:.3g}: its grid on a {len(box)}-dimensional box has spacing "
             f"{spacing:.3g} for {claim} and tolerance "
             f"{tolerance:.3g}. A larger eps lowers it; raise max_tokens if the memory is there."
@@ -264,9 +286,7 @@ def _head_prefix(
     key, val = model.layout["KEY"], model.layout["VAL"]
     tokens[:, key.start : key.start + points.shape[1]] = params.lam * points
     tokens[:, val.start : val.start + target.shape[1]] = target
-    report = HeadPrefixReport(
-        layer_name, points.shape[0], params.lam, radius, tolerance, params.guaranteed
-    )
+    report = _report(layer_name, points.shape[0], params.lam, radius, tolerance, params.guaranteed)
     return tokens, report
 
 
@@ -291,6 +311,11 @@ def _box_prefix(
         tolerance,
         max_tokens,
     )
+
+
+def _power(log10: float) -> str:
+    """10^log10, written as a number when it is moderate and as 10^x otherwise."""
+    return f"{10.0**log10:.3g}" if log10 < 15 else f"10^{log10:.1f}"
 
 
 def _angle_point(x: torch.Tensor, p: int, n: int) -> torch.Tensor:
@@ -326,9 +351,14 @@ def ka_prefixes(
     largest t <= margin / s with w(s t) <= eps / (2Q), and the guarantee adds w(s e_in) for
     the inner head's guaranteed error e_in (in units of z').
 
-    The representation's declared Lipschitz constants are checked on each head's grid (a
-    necessary check); the prefixes together may hold at most `max_tokens` tokens, which is
-    checked before each head is built (ValueError with the size otherwise).
+    The representation's declared Lipschitz constants are checked on each head's grid, its
+    declared mean ranges on a grid of [0, 1], and that it represents its target: evaluate(x)
+    must equal target(x) (to 1e-9 of the target's size) on fixed test sequences (random ones,
+    constant ones, and the unit vectors and their complements); these are necessary checks,
+    each failing with ValueError naming what is false. `inner` and `outer` must return
+    finite values of shapes (B,) and (B, k) (ValueError naming the function otherwise). The
+    prefixes together may hold at most `max_tokens` tokens, which is checked before each
+    head is built (ValueError with the size otherwise).
 
     Used in: book/course.ipynb, book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb.
     """
@@ -336,6 +366,7 @@ def ka_prefixes(
     rep = _check_representation(representation, model)
     eps = check_positive_float(eps, "eps")
     max_tokens = check_positive_int(max_tokens, "max_tokens")
+    _check_represents_target(rep)
     used = 0
     n = model.n
     tokens: list[torch.Tensor | None] = [None] * model.depth
@@ -368,7 +399,7 @@ def ka_prefixes(
             inner_continuity = _modulus(_rescaled(_modulus(inner_modulus).omega, 1.0, scale))
 
         def psi(y: torch.Tensor, p: int, q: int = q, c: float = centre, s: float = scale):
-            return ((rep.inner(y[:, 0], p, q) - c) / s)[:, None]
+            return ((_inner_values(rep, y[:, 0], p, q) - c) / s)[:, None]
 
         inner_tokens, inner_report = _head_prefix(
             model,
@@ -385,7 +416,7 @@ def ka_prefixes(
         box = [(-1.0 - margin, 1.0 + margin)]
 
         def chi(z: torch.Tensor, j: int, q: int = q, c: float = centre, s: float = scale):
-            return rep.outer(c + s * z[:, 0], j, q)
+            return _outer_values(rep, c + s * z[:, 0], j, q)
 
         outer_tokens, outer_report = _box_prefix(
             model, f"outer {q}", box, chi, outer_continuity, outer_tol, max_tokens - used
@@ -395,9 +426,41 @@ def ka_prefixes(
         tokens[3 * q + 2] = outer_tokens
         reports += [inner_report, outer_report]
         guaranteed += outer_report.guaranteed + outer_continuity.omega(inner_report.guaranteed)
-    return TransformerPrefixes(
-        tuple(tokens), model.route, eps, guaranteed, tuple(reports), model.n, model.k
+    return _seal(tokens, model, eps, guaranteed, reports)
+
+
+def _check_represents_target(rep: KARepresentation) -> None:
+    """Necessary check that the representation represents its target: evaluate(x) equals
+    target(x) to 1e-9 (1 + max |target|) on 81 + 2 min(n, 32) fixed sequences (64 random,
+    17 constant, unit vectors and their complements). The guarantee of `ka_prefixes` is
+    computed through the representation and reported against the target; an edited
+    representation (a term dropped, say) would make it false."""
+    n = rep.n
+    generator = torch.Generator().manual_seed(0)
+    eye = torch.eye(n, dtype=torch.float64)[: min(n, 32)]
+    x = torch.cat(
+        [
+            torch.rand((64, n), generator=generator, dtype=torch.float64),
+            torch.linspace(0.0, 1.0, 17, dtype=torch.float64)[:, None].expand(-1, n),
+            eye,
+            1 - eye,
+        ]
     )
+    through = rep.evaluate(x)
+    direct = rep(x)
+    gaps = torch.linalg.vector_norm(through - direct, dim=-1)
+    allowed = 1e-9 * (1 + float(torch.linalg.vector_norm(direct, dim=-1).max()))
+    worst = float(gaps.max())
+    if worst > allowed:
+        row, j = divmod(int(gaps.argmax()), n)
+        sequence = ", ".join(f"{v:.3g}" for v in x[row, :8].tolist()) + (", ..." if n > 8 else "")
+        raise ValueError(
+            f"representation {rep.name!r} does not represent its target: at x = "
+            f"[{sequence}], position {j}, evaluate(x) (the sum over terms {rep.terms}) "
+            f"differs from target(x) by {worst:.6g}, more than {allowed:.3g}. The prefixes "
+            "compute evaluate; give a representation whose terms, inner and outer functions "
+            "add up to its target"
+        )
 
 
 def _check_mean_range(rep: KARepresentation, q: int, n: int) -> None:
@@ -409,7 +472,7 @@ def _check_mean_range(rep: KARepresentation, q: int, n: int) -> None:
     grid = torch.linspace(0.0, 1.0, 1025, dtype=torch.float64)
     lows, highs = [], []
     for p in range(n):
-        values = as_float64(rep.inner(grid, p, q), f"inner({p}, {q})")
+        values = _inner_values(rep, grid, p, q)
         lows.append(float(values.min()))
         highs.append(float(values.max()))
     low, high = sum(lows) / n, sum(highs) / n
@@ -456,9 +519,11 @@ def gather_prefixes(
     tokens: list[torch.Tensor | None] = [None] * model.depth
     tokens[-1] = last
     guaranteed = report.guaranteed + lipschitz * math.sqrt(n) * leak
-    return TransformerPrefixes(
-        tuple(tokens), model.route, eps, guaranteed, (report,), model.n, model.k
-    )
+    return _seal(tokens, model, eps, guaranteed, (report,))
+
+
+#: `gather_prefix_length` returns exact integers below 10 ** GATHER_LENGTH_MAX_LOG10.
+GATHER_LENGTH_MAX_LOG10 = 4000
 
 
 def gather_prefix_length(n: int, *, lipschitz: float, eps: float) -> int:
@@ -466,14 +531,31 @@ def gather_prefix_length(n: int, *, lipschitz: float, eps: float) -> int:
     with Lipschitz constant `lipschitz`, computed without building the prefix (which grows
     like eps^-n).
 
+    The length is an exact Python int. It is estimated in logarithms first, in time
+    independent of how large it is; a length above 10^4000 (`GATHER_LENGTH_MAX_LOG10`; more
+    digits than Python prints by default, and beyond any machine) raises ValueError stating
+    its log10 instead of forming the integer. Raises TypeError or ValueError naming the
+    argument for n not an integer >= 1, lipschitz not a finite number >= 0 or eps not a
+    finite number > 0.
+
     Used in: book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     eps = check_positive_float(eps, "eps")
-    box = [(0.0, 1.0)] * n
-    _, spacing = _head_plan(_box_geometry(box, n), n, _lipschitz(lipschitz), eps * 0.999)
-    return n * _grid_size(box, spacing)
+    # Every axis of the cube [0, 1]^n has the same number of cells: no box of n entries.
+    geometry = _geometry_of_norm(float(n), n)
+    _, spacing = _head_plan(geometry, n, _lipschitz(lipschitz), eps * 0.999)
+    axis = [(0.0, 1.0)]
+    log_size = math.log10(n) + n * _grid_log10(axis, spacing)
+    if log_size > GATHER_LENGTH_MAX_LOG10:
+        raise ValueError(
+            f"the gather prefix for n = {n}, lipschitz = {lipschitz:g}, eps = {eps:g} would "
+            f"have about 10^{log_size:.1f} tokens (log10 = {log_size:.6g}), beyond the "
+            f"exact integers gather_prefix_length returns (below 10^{GATHER_LENGTH_MAX_LOG10})"
+            " and beyond any machine; a smaller n or a larger eps lowers it"
+        )
+    return n * _grid_size(axis, spacing) ** n
 
 
 def mixing_prefixes(
@@ -508,13 +590,20 @@ def mixing_prefixes(
         return out
 
     last, report = _box_prefix(model, "apply", box, values, _lipschitz(lipschitz), eps, max_tokens)
-    return TransformerPrefixes(
-        (None, last), model.route, eps, report.guaranteed, (report,), model.n, model.k
-    )
+    return _seal((None, last), model, eps, report.guaranteed, (report,))
+
+
+#: The smallest eps `key_writing_prefixes` accepts: below it float64 rounding of the outputs
+#: (about n 1e-16) is no longer small against eps.
+KEY_WRITING_MIN_EPS = 1e-12
 
 
 def key_writing_prefixes(
-    model: PrefixedTransformer, *, eps: float, offset: int = 1
+    model: PrefixedTransformer,
+    *,
+    eps: float,
+    offset: int = 1,
+    max_tokens: int = DEFAULT_MAX_POINTS,
 ) -> TransformerPrefixes:
     """A layer-1 prefix for `key_writing_transformer(n)` that makes layer 2 shift the
     sequence cyclically: the output at position i is within `eps` of x_((i - offset) mod n)
@@ -531,10 +620,13 @@ def key_writing_prefixes(
     as its error, the bound 2 s eta on the distance of the written keys from s u_(p + offset);
     s is the norm of the VAL entries of the prefix tokens.
 
+    Every constant is computed in logarithms (1 - cos t as 2 sin^2(t/2)), so none overflows.
     Raises TypeError if model is not a PrefixedTransformer or offset not an integer, and
-    ValueError if model is not a `key_writing_transformer`, eps is not in (0, 1) (every output
-    is an average of tokens in [0, 1], so an error of 1 needs no prefix) or offset is 0
-    modulo n (the identity is not a shift).
+    ValueError if model is not a `key_writing_transformer`, eps is not in [1e-12, 1)
+    (`KEY_WRITING_MIN_EPS`: below it float64 rounding, not the construction, sets the error;
+    every output is an average of tokens in [0, 1], so an error of 1 needs no prefix), n
+    exceeds `max_tokens` (the prefix has n tokens) or offset is 0 modulo n (the identity is
+    not a shift).
 
     Used in: book/prefix_mixing.ipynb.
     """
@@ -544,21 +636,33 @@ def key_writing_prefixes(
         raise ValueError(
             f"eps must be < 1: every output is an average of tokens in [0, 1]; got {eps}"
         )
+    if eps < KEY_WRITING_MIN_EPS:
+        raise ValueError(
+            f"eps must be >= {KEY_WRITING_MIN_EPS:g}; got {eps:g}: float64 rounding of the "
+            "outputs (about n 1e-16) would exceed the error the construction guarantees"
+        )
+    max_tokens = check_positive_int(max_tokens, "max_tokens")
+    if model.n > max_tokens:
+        raise ValueError(
+            f"the prefix would have n = {model.n} tokens ({model.n * model.d_model * 8 / 2**30:.3g}"
+            f" GiB), more than max_tokens = {max_tokens}; raise max_tokens if the memory is there"
+        )
     if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
         raise TypeError(f"offset must be an integer; got {type(offset).__name__} {offset!r:.40}")
     n = model.n
     offset = int(offset) % n
     if offset == 0:
         raise ValueError(f"offset must not be 0 modulo n = {n}: that is the identity")
-    gap = 1 - math.cos(2 * math.pi / n)
+    gap = 2 * math.sin(math.pi / n) ** 2  # 1 - cos(2 pi / n), without cancellation
     # eta <= (n - 1) e^(-lam g) + n e^(-lam) <= (2n - 1) e^(-lam min(g, 1)) = g / 64.
-    lam = math.log(64 * (2 * n - 1) / gap) / min(gap, 1.0)
+    lam = (math.log(64) + math.log(2 * n - 1) - math.log(gap)) / min(gap, 1.0)
     # eta from the exact normaliser, with every term divided by e^lam (no overflow).
-    others = sum(math.exp(lam * (math.cos(2 * math.pi * j / n) - 1)) for j in range(1, n))
+    j = torch.arange(1, n, dtype=torch.float64)
+    others = float(torch.exp(-lam * 2 * torch.sin(math.pi * j / n) ** 2).sum())
     others += n * math.exp(-lam)
     eta = others / (1 + others)
     margin = gap - 4 * eta
-    scale = math.log((n - 1) / eps) / margin * (1 + 1e-12)
+    scale = (math.log(n - 1) - math.log(eps)) / margin * (1 + 1e-12)
     guaranteed = (n - 1) * math.exp(-scale * margin)
     phases = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
     circle = torch.stack((torch.cos(phases), torch.sin(phases)), 1)
@@ -566,10 +670,8 @@ def key_writing_prefixes(
     tokens[:, model.layout["KEY"]] = lam * circle
     tokens[:, model.layout["VAL"]] = scale * circle.roll(-offset, dims=0)
     key_error = 2 * scale * eta
-    report = HeadPrefixReport("write keys", n, lam, 0.0, scale * gap / 32, key_error)
-    return TransformerPrefixes(
-        (tokens, None), model.route, eps, guaranteed, (report,), model.n, model.k
-    )
+    report = _report("write keys", n, lam, 0.0, scale * gap / 32, key_error)
+    return _seal((tokens, None), model, eps, guaranteed, (report,))
 
 
 # ----------------------------------------------------------------------------- checks
