@@ -14,6 +14,7 @@ Everything here is a formula; the constructions that use them live in `core_head
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,7 +86,12 @@ def density_error_bound(
     if not radius < split <= math.pi / 2:
         raise ValueError(f"need radius < split <= pi/2; got radius={radius}, split={split}")
     gap = _cos_gap(radius, split)
-    far = _scaled_exp(bound, n_points, math.log(2.0) - lam * gap)  # 2 B N overflows at B = 1e308
+    weight = 2.0 * bound * n_points
+    far = (  # 2 B N overflows at B = 1e308: in the log domain there
+        weight * math.exp(-lam * gap)
+        if weight < math.inf
+        else _scaled_exp(bound, n_points, math.log(2.0) - lam * gap)
+    )
     inputs = _scaled_exp(bound, max_len, -lam * math.cos(radius))
     return near_error + far + inputs
 
@@ -283,7 +289,7 @@ def density_parameters(
     gap = _cos_gap(radius, split)
     lam_far = _log_quotient(8.0 * bound * n_points / eps, (8.0, bound, n_points), eps)
     lam_far = lam_far / gap if gap > 0 else math.inf if lam_far > 0 else 0.0
-    if lam_far > _MAX_LAM:
+    if not lam_far <= _MAX_LAM:
         log_gap = (
             math.log(2.0)
             + math.log(math.sin((split + radius) / 2.0))
@@ -295,8 +301,8 @@ def density_parameters(
             log10_lam,
             f"delta = {delta:g} and radius = {radius:g} leave a gap cos(radius) - cos(2 delta) "
             f"of only about 10^{log_gap:.0f} between near and far control points; the inverse "
-            f"temperature it needs, about 10^{log10_lam:.0f}, is beyond {_MAX_LAM:.0e}: use a "
-            "larger delta",
+            f"temperature it needs, about 10^{log10_lam:.0f}, is beyond a float "
+            f"({_MAX_LAM:.2g}): use a larger delta",
         )
     lam_inputs = (
         (_log_quotient(4.0 * bound / eps, (4.0, bound), eps) + math.log(max_len)) / math.cos(radius)
@@ -316,8 +322,8 @@ def density_parameters(
     return DensityParameters(eps, delta, radius, n_points, lam, near_error, guaranteed)
 
 
-#: Largest lam `density_parameters` returns.
-_MAX_LAM = 1e300
+#: Largest lam `density_parameters` returns (the largest float, 1.8e308).
+_MAX_LAM = sys.float_info.max
 
 
 def _log_quotient(quotient: float, factors: tuple[float, ...], divisor: float) -> float:
