@@ -2537,7 +2537,7 @@ def bounds_probes() -> None:
     # Newcomer review (h9c): extreme arguments of result C and the paper's route.
     probe(
         "lipschitz_delta.eps-5e-324",
-        name,
+        "lipschitz_delta",
         "eps / (4 L) rounds to 0: refused naming eps (was 0.0)",
         lambda: api("lipschitz_delta")(eps=5e-324, lipschitz=1.0),
         Error(("eps",)),
