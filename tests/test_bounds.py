@@ -216,16 +216,18 @@ def test_smooth_parameters_reject_bad_input() -> None:
 
 # ------------------------------------------------------ density (any modulus)
 def test_modulus_delta_is_the_largest_admissible_radius() -> None:
-    delta = modulus_delta(0.2, math.sqrt)  # sqrt(2 delta) <= 0.1  <=>  delta <= 0.005
+    delta = modulus_delta(math.sqrt, eps=0.2)  # sqrt(2 delta) <= 0.1  <=>  delta <= 0.005
     assert delta == pytest.approx(0.005, rel=1e-9) and math.sqrt(2 * delta) <= 0.1
-    assert modulus_delta(0.2, lambda t: 0.0) == pytest.approx(math.pi / 4)
-    assert modulus_delta(1.0, lambda t: t) == pytest.approx(lipschitz_delta(1.0, 1.0))
+    assert modulus_delta(lambda t: 0.0, eps=0.2) == pytest.approx(math.pi / 4)
+    assert modulus_delta(lambda t: t, eps=1.0) == pytest.approx(
+        lipschitz_delta(eps=1.0, lipschitz=1.0)
+    )
     with pytest.raises(ValueError, match="tend to 0 at 0"):
-        modulus_delta(0.1, lambda t: 1.0)
+        modulus_delta(lambda t: 1.0, eps=0.1)
     with pytest.raises(ValueError, match="finite values >= 0"):
-        modulus_delta(0.1, lambda t: float("nan"))
+        modulus_delta(lambda t: float("nan"), eps=0.1)
     with pytest.raises(TypeError, match="modulus must be a function"):
-        modulus_delta(0.1, 3.0)
+        modulus_delta(3.0, eps=0.1)  # type: ignore[arg-type]
 
 
 def test_density_parameters_split_eps_into_half_quarter_quarter() -> None:
@@ -256,8 +258,8 @@ def test_density_parameters_split_eps_into_half_quarter_quarter() -> None:
 
 
 def test_lipschitz_delta() -> None:
-    assert lipschitz_delta(0.4, 2.0) == pytest.approx(0.05)
-    assert lipschitz_delta(10.0, 1.0) == pytest.approx(math.pi / 4)
-    assert lipschitz_delta(0.1, 0.0) == pytest.approx(math.pi / 4)
+    assert lipschitz_delta(eps=0.4, lipschitz=2.0) == pytest.approx(0.05)
+    assert lipschitz_delta(eps=10.0, lipschitz=1.0) == pytest.approx(math.pi / 4)
+    assert lipschitz_delta(eps=0.1, lipschitz=0.0) == pytest.approx(math.pi / 4)
     with pytest.raises(ValueError, match="eps must be a finite number > 0"):
-        lipschitz_delta(0.0, 1.0)
+        lipschitz_delta(eps=0.0, lipschitz=1.0)

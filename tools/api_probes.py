@@ -2503,7 +2503,7 @@ def bounds_probes() -> None:
         "typical": (0.1, 1.0, 0.025),
         "capped": (10.0, 1.0, PI / 4),
         "zero-L": (0.1, 0.0, PI / 4),
-        "L-1e308": (0.1, 1e308, 0.1 / 4e308),
+        "L-1e308": (0.1, 1e308, 0.025 / 1e308),
         "L-1e-320": (0.1, 1e-320, PI / 4),
         "eps-1e-300": (1e-300, 1e10, 2.5e-311),
     }.items():
@@ -2511,18 +2511,22 @@ def bounds_probes() -> None:
             f"lipschitz_delta.{label}",
             name,
             f"lipschitz_delta({eps}, {lip}) = {want:.6g}",
-            lambda eps=eps, lip=lip: api("lipschitz_delta")(eps, lip),
+            lambda eps=eps, lip=lip: api("lipschitz_delta")(eps=eps, lipschitz=lip),
             Value(want, rtol=1e-12),
         )
     bad_param_family(
-        "lipschitz_delta", name, "eps", "pos_float", lambda v: api("lipschitz_delta")(v, 1.0)
+        "lipschitz_delta",
+        name,
+        "eps",
+        "pos_float",
+        lambda v: api("lipschitz_delta")(eps=v, lipschitz=1.0),
     )
     bad_param_family(
         "lipschitz_delta",
         name,
         "lipschitz",
         "nonneg_float",
-        lambda v: api("lipschitz_delta")(0.1, v),
+        lambda v: api("lipschitz_delta")(eps=0.1, lipschitz=v),
         only=("negative", "nan", "inf", "bool", "str", "huge-int", "none"),
     )
 
@@ -2537,7 +2541,7 @@ def bounds_probes() -> None:
             f"modulus_delta.{label}",
             name,
             f"largest delta with w(2 delta) <= eps/2: {want:.6g}",
-            lambda modulus=modulus, eps=eps: api("modulus_delta")(eps, modulus),
+            lambda modulus=modulus, eps=eps: api("modulus_delta")(modulus, eps=eps),
             Value(want, rtol=1e-11),
         )
     for label, modulus in {
@@ -2552,7 +2556,7 @@ def bounds_probes() -> None:
             f"modulus_delta.modulus-{label}",
             name,
             f"modulus {label}",
-            lambda modulus=modulus: api("modulus_delta")(0.1, modulus),
+            lambda modulus=modulus: api("modulus_delta")(modulus, eps=0.1),
             Error(("modulus",)),
         )
     bad_param_family(
@@ -2560,8 +2564,82 @@ def bounds_probes() -> None:
         name,
         "eps",
         "pos_float",
-        lambda v: api("modulus_delta")(v, lambda t: t),
+        lambda v: api("modulus_delta")(lambda t: t, eps=v),
         only=("negative", "nan", "inf", "zero", "bool", "str", "huge-int"),
+    )
+
+    # Newcomer review (h9c): extreme arguments of result C and the paper's route.
+    probe(
+        "lipschitz_delta.eps-5e-324",
+        "lipschitz_delta",
+        "eps / (4 L) rounds to 0: refused naming eps (was 0.0)",
+        lambda: api("lipschitz_delta")(eps=5e-324, lipschitz=1.0),
+        Error(("eps",)),
+    )
+    probe(
+        "density_parameters.delta-radius-1e-300",
+        "density_parameters",
+        "delta = radius = 1e-300: a clear refusal naming delta (was ZeroDivisionError)",
+        lambda: api("density_parameters")(
+            eps=0.1, near_error=0.0, delta=1e-300, bound=1.0, n_points=100, radius=1e-300, max_len=4
+        ),
+        Error(("delta", "radius")),
+    )
+    probe(
+        "lipschitz_parameters.eps-1e-300",
+        "lipschitz_parameters",
+        "eps = 1e-300: lam beyond a float, refused naming eps and lipschitz",
+        lambda: api("lipschitz_parameters")(
+            eps=1e-300, lipschitz=1.0, bound=1.0, n_points=10, radius=1e-301, max_len=2
+        ),
+        Error(("eps", "lipschitz")),
+    )
+    probe(
+        "lipschitz_prefix_length_bound.m-10**6",
+        "lipschitz_prefix_length_bound",
+        "m = 10^6: refused at once with the size (was a 4300-digit str error after 6 s)",
+        lambda: api("lipschitz_prefix_length_bound")(10**6, eps=1e-3, lipschitz=1.0),
+        Error(("eps", "lipschitz", "m"), size=True),
+    )
+    for lam in (1e12, 2e16, 1e100, 1e200, 1e308):
+        probe(
+            f"vmf_mean_distance_bound.m=2-lam={lam:g}",
+            "vmf_mean_distance_bound",
+            f"Amos's bound at lam = {lam:g}, without cancellation (was 0 or 2.22)",
+            lambda lam=lam: api("vmf_mean_distance_bound")(2, lam),
+            Value(lambda lam=lam: mp_vmf_amos(2, lam), rtol=1e-12),
+        )
+    probe(
+        "paper_route_parameters.bound-1e308",
+        "paper_route_parameters",
+        "B = 1e308: a guarantee <= eps (was a numpy maximum-size error)",
+        lambda: api("paper_route_parameters")(1, eps=0.5, lipschitz=1.0, bound=1e308, max_len=2),
+        Check(lambda r: (0 < r.guaranteed <= 0.5, f"guaranteed {r.guaranteed}")),
+    )
+    probe(
+        "continuous_prefix_size_lower_bound_on_cube.lipschitz-1e308",
+        "continuous_prefix_size_lower_bound_on_cube",
+        "L = 1e308: refused naming lipschitz and eps (was OverflowError)",
+        lambda: api("continuous_prefix_size_lower_bound_on_cube")(
+            2, eps=0.1, lipschitz=1e308, bound=1.0
+        ),
+        Error(("lipschitz", "eps"), size=True),
+    )
+    probe(
+        "continuous_prefix_length_lower_bound.lipschitz-1e308",
+        "continuous_prefix_length_lower_bound",
+        "L = 1e308 on S^1: ceil(pi L / (2 D eps)) from logarithms (was refused)",
+        lambda: api("continuous_prefix_length_lower_bound")(
+            1, eps=0.1, lipschitz=1e308, bound=1.0, token_dim=7
+        ),
+        Check(
+            lambda r: (
+                isinstance(r, int)
+                and abs(r - mp_int_ceil(mpmath.pi * mpmath.mpf(1e308) / (14 * mpmath.mpf(0.1))))
+                <= mp_int_ceil(mpmath.pi * mpmath.mpf(1e308) / 1.4) // 10**11,
+                str(r)[:30],
+            )
+        ),
     )
 
     name = "paper_prefix_length_exponent"
@@ -2581,6 +2659,20 @@ def bounds_probes() -> None:
         lambda v: api("paper_prefix_length_exponent")(v),
         huge_ok=lambda r: r == 10 + 14 * HUGE_INT + 4 * HUGE_INT**2,
     )
+
+
+def mp_vmf_amos(m: int, lam: float) -> float:
+    """pi sqrt((1 - A) / 2) with Amos's 1 - A = 1 - lam / (c + sqrt(lam^2 + c^2)),
+    c = (m+1)/2, in 60-digit mpmath."""
+    with mpmath.workdps(60):
+        c, x = mpmath.mpf(m + 1) / 2, mpmath.mpf(lam)
+        s = mpmath.sqrt(x * x + c * c)  # 1 - x / (c + s) = (c + c^2 / (s + x)) / (c + s)
+        return float(mpmath.pi * mpmath.sqrt((c + c * c / (s + x)) / (c + s) / 2))
+
+
+def mp_int_ceil(value: object) -> int:
+    with mpmath.workdps(60):
+        return int(mpmath.ceil(value))
 
 
 def mp_bessel_ratios(lam: float, n_max: int) -> np.ndarray:
@@ -3613,7 +3705,9 @@ def sphere_probes() -> None:
     name = "delta_net"
 
     def net_ok(net: object, delta: float, m: int) -> tuple[bool, str]:
-        measured = api("covering_radius")(net.points, samples=20000, seed=1)
+        # covering_radius refuses more than 1e11 multiply-adds: fewer samples for big nets
+        samples = min(20000, max(1000, int(5e10 / (len(net) * (m + 1)))))
+        measured = api("covering_radius")(net.points, samples=samples, seed=1)
         ok = (
             net.radius <= delta * (1 + 1e-12)
             and measured <= net.radius * (1 + 1e-9)
@@ -3786,7 +3880,7 @@ def sphere_probes() -> None:
                 lambda r, m=m, delta=delta: (
                     isinstance(r, int)
                     and abs(r - mp_covering_lower(m, delta))
-                    <= max(1, 1e-9 * mp_covering_lower(m, delta)),
+                    <= max(1, mp_covering_lower(m, delta) // 10**9),
                     f"got {str(r)[:30]}, exact {str(mp_covering_lower(m, delta))[:30]}",
                 )
             ),
@@ -3806,6 +3900,64 @@ def sphere_probes() -> None:
         "pos_int",
         lambda v: api("covering_number_lower_bound")(v, 0.5),
         only=("zero", "negative", "bool", "str", "huge-int"),
+    )
+
+    # Newcomer review (h9c): small caps, high dimensions, counts past float range.
+    probe(
+        "cap_fraction.m=1-r=1e-200",
+        "cap_fraction",
+        "r / pi on S^1 (was 0)",
+        lambda: api("cap_fraction")(1, 1e-200),
+        Value(1e-200 / PI, rtol=1e-15),
+    )
+    probe(
+        "covering_number_lower_bound.m=1-delta=1e-160",
+        "covering_number_lower_bound",
+        "ceil(pi / delta) on S^1 (was 1e-4 too large)",
+        lambda: api("covering_number_lower_bound")(1, 1e-160),
+        Check(
+            lambda r: (
+                isinstance(r, int)
+                and 0 <= mp_covering_lower(1, 1e-160) - r <= mp_covering_lower(1, 1e-160) // 10**11,
+                str(r)[:30],
+            )
+        ),
+    )
+    size_refusals = {
+        "delta_net.m=10**8-delta=4": lambda: api("delta_net")(10**8, 4.0),
+        "delta_net.m=2-delta=5e-324": lambda: api("delta_net")(2, 5e-324),
+        "delta_net_size_bound.m=10**7": lambda: api("delta_net_size_bound")(10**7, 0.1),
+        "cubed_sphere_size.m=10**6-cells=10**6": lambda: api("cubed_sphere_size")(10**6, 10**6),
+        "cubed_sphere_corners.m=10**6": lambda: api("cubed_sphere_corners")(10**6, 1),
+        "random_sphere_points.m=10**8": lambda: api("random_sphere_points")(10, 10**8, seed=0),
+        "covering_radius.S^3000": lambda: api("covering_radius")(
+            api("random_sphere_points")(10, 3000, seed=0)
+        ),
+        "deepest_hole.S^8-1000": lambda: api("deepest_hole")(
+            api("random_sphere_points")(1000, 8, seed=0)
+        ),
+    }
+    for label, call in size_refusals.items():
+        probe(
+            label,
+            label.split(".")[0],
+            "refused at once with the size (was a runaway, an allocator or an OverflowError)",
+            call,
+            Error(("points", "max_points", "samples", "facets", "delta", "cells"), size=True),
+        )
+    probe(
+        "delta_net.m=11-delta=1.3-max_points=1e7",
+        "delta_net",
+        "24 points (1 cell per edge, radius arctan sqrt 11) at once (was > 120 s)",
+        lambda: len(api("delta_net")(11, 1.3, max_points=10**7)),
+        Value(24),
+    )
+    probe(
+        "delta_net.m=1000-delta=3",
+        "delta_net",
+        "2002 points (was an OverflowError)",
+        lambda: len(api("delta_net")(1000, 3.0)),
+        Value(2002),
     )
 
 

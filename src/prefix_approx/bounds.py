@@ -14,6 +14,7 @@ Everything here is a formula; the constructions that use them live in `core_head
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,7 +86,12 @@ def density_error_bound(
     if not radius < split <= math.pi / 2:
         raise ValueError(f"need radius < split <= pi/2; got radius={radius}, split={split}")
     gap = _cos_gap(radius, split)
-    far = 2.0 * bound * n_points * math.exp(-lam * gap)
+    weight = 2.0 * bound * n_points
+    far = (  # 2 B N overflows at B = 1e308: in the log domain there
+        weight * math.exp(-lam * gap)
+        if weight < math.inf
+        else _scaled_exp(bound, n_points, math.log(2.0) - lam * gap)
+    )
     inputs = _scaled_exp(bound, max_len, -lam * math.cos(radius))
     return near_error + far + inputs
 
@@ -162,9 +168,20 @@ class DensityParameters:
     guaranteed: float
 
 
-def lipschitz_delta(eps: float, lipschitz: float) -> float:
+#: Smallest net radius `lipschitz_delta` returns: below it the spacing of (subnormal) floats,
+#: 4.9e-324, is more than 1e-12 of the radius.
+_MIN_DELTA = 1e-311
+
+
+def lipschitz_delta(*, eps: float, lipschitz: float) -> float:
     """The net radius of result C: delta = eps / (4 L), capped at pi/4 (any radius works for a
     constant target, L = 0).
+
+    Both arguments are keyword-only. Computed as (eps / 4) / L, which does not overflow at
+    L = 1e308. Raises TypeError or ValueError naming `eps` (a finite number > 0) or
+    `lipschitz` (finite, >= 0), and ValueError when eps / (4 L) is below 1e-311, where the
+    float spacing (5e-324) is more than 1e-12 of it and it would round towards 0 (a net of
+    that radius would have more than 10^310 points on any sphere).
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
@@ -172,7 +189,15 @@ def lipschitz_delta(eps: float, lipschitz: float) -> float:
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
     if lipschitz == 0:
         return MAX_DELTA
-    return min(eps / (4.0 * lipschitz), MAX_DELTA)
+    delta = (eps * 0.25) / lipschitz
+    if not delta >= _MIN_DELTA:
+        raise ValueError(
+            f"eps = {eps:g} and lipschitz = {lipschitz:g} make the net radius "
+            f"delta = eps / (4 lipschitz) = {delta:.3g}, below {_MIN_DELTA:g}, where floats "
+            "lose its digits: no net of that radius can be built (it would have more than "
+            "10^310 points); use a larger eps or a smaller lipschitz"
+        )
+    return min(delta, MAX_DELTA)
 
 
 def modulus_value(modulus: Callable[[float], float], t: float, name: str) -> float:
@@ -188,10 +213,12 @@ def modulus_value(modulus: Callable[[float], float], t: float, name: str) -> flo
     return value
 
 
-def modulus_delta(eps: float, modulus: Callable[[float], float]) -> float:
+def modulus_delta(modulus: Callable[[float], float], *, eps: float) -> float:
     """The largest net radius delta <= pi/4 (to 1e-12 relative) with modulus(2 delta) <= eps/2,
     by bisection, for a modulus of continuity `modulus`: a nondecreasing function with
     |f(x) - f(y)| <= modulus(d(x, y)) and modulus(t) -> 0 as t -> 0.
+
+    `eps` is keyword-only.
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
@@ -257,10 +284,30 @@ def density_parameters(
     if radius > delta * (1 + 1e-12):
         raise ValueError(f"the net's radius {radius} exceeds delta = {delta}")
     split = 2.0 * delta
+    # 8 B N / eps overflows at B = 1e308, and the gap underflows to 0 (a ZeroDivisionError)
+    # at delta = radius = 1e-300: logarithms there, the plain quotients elsewhere.
     gap = _cos_gap(radius, split)
-    lam_far = math.log(8.0 * bound * n_points / eps) / gap
+    lam_far = _log_quotient(8.0 * bound * n_points / eps, (8.0, bound, n_points), eps)
+    lam_far = lam_far / gap if gap > 0 else math.inf if lam_far > 0 else 0.0
+    if not lam_far <= _MAX_LAM:
+        log_gap = (
+            math.log(2.0)
+            + math.log(math.sin((split + radius) / 2.0))
+            + math.log(math.sin((split - radius) / 2.0))
+        ) / math.log(10.0)
+        log_ratio = _log_quotient(math.inf, (8.0, bound, n_points), eps)
+        log10_lam = math.log10(log_ratio) - log_gap
+        raise _TemperatureOverflowError(
+            log10_lam,
+            f"delta = {delta:g} and radius = {radius:g} leave a gap cos(radius) - cos(2 delta) "
+            f"of only about 10^{log_gap:.0f} between near and far control points; the inverse "
+            f"temperature it needs, about 10^{log10_lam:.0f}, is beyond a float "
+            f"({_MAX_LAM:.2g}): use a larger delta",
+        )
     lam_inputs = (
-        (math.log(4.0 * bound / eps) + math.log(max_len)) / math.cos(radius) if max_len else 0.0
+        (_log_quotient(4.0 * bound / eps, (4.0, bound), eps) + math.log(max_len)) / math.cos(radius)
+        if max_len
+        else 0.0
     )
     lam = max(lam_far, lam_inputs, 1.0)
     guaranteed = density_error_bound(
@@ -273,6 +320,28 @@ def density_parameters(
         max_len=max_len,
     )
     return DensityParameters(eps, delta, radius, n_points, lam, near_error, guaranteed)
+
+
+#: Largest lam `density_parameters` returns (the largest float, 1.8e308).
+_MAX_LAM = sys.float_info.max
+
+
+def _log_quotient(quotient: float, factors: tuple[float, ...], divisor: float) -> float:
+    """log(quotient) for quotient = prod(factors) / divisor (all > 0), from the logarithms of
+    the factors when the quotient itself overflowed or underflowed (so that the values a
+    float holds come out bit for bit as before)."""
+    if 1e-300 < quotient < math.inf:
+        return math.log(quotient)
+    return math.fsum([*(math.log(f) for f in factors), -math.log(divisor)])
+
+
+class _TemperatureOverflowError(ValueError):
+    """The inverse temperature a construction needs is beyond a float; `log10_lam` says how
+    far, so that callers can name their own arguments."""
+
+    def __init__(self, log10_lam: float, message: str) -> None:
+        super().__init__(message)
+        self.log10_lam = log10_lam
 
 
 def lipschitz_parameters(
@@ -290,16 +359,24 @@ def lipschitz_parameters(
     Used in: book/corollary2_elementwise.ipynb.
     """
     lipschitz = check_nonnegative_float(lipschitz, "lipschitz")
-    delta = lipschitz_delta(eps, lipschitz)
-    return density_parameters(
-        eps=eps,
-        near_error=2.0 * lipschitz * delta,
-        delta=delta,
-        bound=bound,
-        n_points=n_points,
-        radius=radius,
-        max_len=max_len,
-    )
+    delta = lipschitz_delta(eps=eps, lipschitz=lipschitz)
+    try:
+        return density_parameters(
+            eps=eps,
+            near_error=2.0 * (lipschitz * delta),  # 2 L overflows at L = 1e308
+            delta=delta,
+            bound=bound,
+            n_points=n_points,
+            radius=radius,
+            max_len=max_len,
+        )
+    except _TemperatureOverflowError as err:
+        raise ValueError(
+            f"eps = {eps:g} with lipschitz = {lipschitz:g} makes the net radius "
+            f"delta = eps / (4 lipschitz) = {delta:.3g}, and the inverse temperature it needs "
+            f"(about 10^{err.log10_lam:.0f}) is beyond a float: use a larger eps or a smaller "
+            "lipschitz"
+        ) from err
 
 
 def lipschitz_prefix_length_bound(m: int, *, eps: float, lipschitz: float) -> int:
@@ -311,7 +388,15 @@ def lipschitz_prefix_length_bound(m: int, *, eps: float, lipschitz: float) -> in
     Used in: book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
-    return delta_net_size_bound(m, lipschitz_delta(eps, lipschitz))
+    delta = lipschitz_delta(eps=eps, lipschitz=lipschitz)
+    try:
+        return delta_net_size_bound(m, delta)
+    except ValueError as err:
+        raise ValueError(
+            f"lipschitz_prefix_length_bound(m = {m}, eps = {eps:g}, lipschitz = {lipschitz:g}): "
+            f"{err} (delta = eps / (4 lipschitz); a larger eps, a smaller lipschitz or a lower m "
+            "lowers it)"
+        ) from err
 
 
 def paper_prefix_length_exponent(m: int) -> int:

@@ -462,14 +462,14 @@ def build_prefix(
         raise ValueError("give exactly one of lipschitz= or modulus=")
     if lipschitz is not None:
         constant = check_nonnegative_float(lipschitz, "lipschitz")
-        delta = lipschitz_delta(eps, constant)
+        delta = lipschitz_delta(eps=eps, lipschitz=constant)
 
         def continuity(t: float) -> float:
             return constant * t
 
         claim = f"{constant}-Lipschitz"
     else:
-        delta = modulus_delta(eps, modulus)  # type: ignore[arg-type]
+        delta = modulus_delta(modulus, eps=eps)  # type: ignore[arg-type]
         continuity = modulus  # type: ignore[assignment]
         claim = "continuous with the given modulus"
     max_tokens = check_positive_int(max_tokens, "max_tokens")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from ._validation import as_float64, check_positive_float, check_positive_int
-from .sphere import cap_fraction
+from .sphere import _cap_fraction, _count_from_log_fraction, _log_cap_fraction
 
 __all__ = [
     "continuous_prefix_length_lower_bound",
@@ -50,19 +50,33 @@ def packing_number_lower_bound(m: int, radius: float) -> int:
     2 radius cover S^m, so there are at least 1 / cap_fraction(m, 2 radius) centres.
 
     Raises TypeError or ValueError, naming the argument, for m not an integer >= 1 or a radius
-    that is not a finite number > 0, and ValueError when 1 / cap_fraction overflows a float.
+    that is not a finite number > 0, and ValueError when the count passes 10^4000; up to there
+    it is an exact int computed from the logarithm of the cap fraction where the fraction is
+    below float range, less a relative margin of 1e-12 for rounding.
 
     Used in: no chapter by name (continuous_prefix_length_lower_bound counts caps with it).
     """
     m = check_positive_int(m, "m")
     radius = check_positive_float(radius, "radius")
-    fraction = cap_fraction(m, min(2.0 * radius, math.pi))
-    if not fraction > 0.0 or 1.0 / fraction == math.inf:
-        raise ValueError(
-            f"caps of radius {radius:g} on S^{m} are too small for their number to be a float; "
-            "use a larger radius or a smaller m"
-        )
-    return max(1, math.ceil(1.0 / fraction - 1e-9))
+    return _caps_count(
+        m,
+        min(2.0 * radius, math.pi),
+        1,
+        f"the number of caps of radius {radius:g} that fit on S^{m}",
+        "Use a larger radius or a smaller m.",
+    )
+
+
+def _caps_count(m: int, cap_radius: float, per_cap: int, what: str, advice: str) -> int:
+    """ceil(1 / (per_cap cap_fraction(m, cap_radius))), a proved lower bound: from the fraction
+    itself while it is a normal float (less 1e-9, or 1e-12 relative, for rounding), else from
+    its logarithm; ValueError past 10^4000."""
+    fraction = _cap_fraction(m, cap_radius)
+    if fraction > 1e-290:
+        value = 1.0 / (per_cap * fraction)
+        return max(1, math.ceil(value - max(1e-9, 1e-12 * value)))
+    log_inverse = -_log_cap_fraction(m, cap_radius) - math.log(per_cap)
+    return _count_from_log_fraction(log_inverse, what, advice)
 
 
 def continuous_prefix_length_lower_bound(
@@ -79,20 +93,30 @@ def continuous_prefix_length_lower_bound(
     The prefixes of `build_prefix` (result C) come from such a rule, with D = 2(m+1) + 1.
 
     Raises TypeError or ValueError, naming the argument, for a wrong type or a value out of
-    range (m, token_dim integers >= 1; eps, lipschitz, bound finite and > 0; eps < bound).
+    range (m, token_dim integers >= 1; eps, lipschitz, bound finite and > 0; eps < bound),
+    and ValueError when the count passes 10^4000 (below float range it is computed from the
+    logarithm of the cap fraction, with 2 eps / L as (eps / L) * 2 so that L = 1e308 does not
+    round it to 0).
 
     Used in: book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
     eps, lipschitz, bound = _check_class(eps, lipschitz, bound)
     token_dim = check_positive_int(token_dim, "token_dim")
-    fraction = cap_fraction(m, min(2.0 * eps / lipschitz, math.pi))
-    if not fraction > 0.0:
+    cap_radius = min(2.0 * (eps / lipschitz), math.pi)
+    if not cap_radius > 0.0:
         raise ValueError(
-            f"eps / lipschitz = {eps / lipschitz:g} is too small on S^{m}: the number of caps "
-            "overflows a float"
+            f"eps / lipschitz = {eps:g} / {lipschitz:g} rounds to 0: the number of caps is "
+            "beyond any float; use a larger eps or a smaller lipschitz"
         )
-    return max(1, math.ceil(1.0 / (token_dim * fraction) - 1e-9))
+    return _caps_count(
+        m,
+        cap_radius,
+        token_dim,
+        f"the lower bound for eps = {eps:g}, lipschitz = {lipschitz:g} on S^{m} "
+        f"(token_dim = {token_dim})",
+        "Use a larger eps, a smaller lipschitz or a smaller m.",
+    )
 
 
 def continuous_prefix_size_lower_bound_on_cube(
@@ -108,20 +132,23 @@ def continuous_prefix_size_lower_bound_on_cube(
 
     Raises TypeError or ValueError, naming the argument, for a wrong type or a value out of
     range (n an integer >= 1; eps, lipschitz, bound finite and > 0; eps < bound), and
-    ValueError when the count passes 10^300.
+    ValueError, naming eps, lipschitz and n, when the count passes 10^300 (estimated from
+    logarithms, as L / (2 eps) overflows a float at L = 1e308).
 
     Used in: book/seq2seq_universality.ipynb.
     """
     n = check_positive_int(n, "n")
     eps, lipschitz, bound = _check_class(eps, lipschitz, bound)
+    log10_ratio = math.log10(lipschitz) - math.log10(2.0 * eps)  # L / (2 eps) may overflow
+    if n * log10_ratio > 300:
+        raise ValueError(
+            f"the count (ceil(lipschitz / (2 eps)) - 1)^n is about 10^{n * log10_ratio:.0f} "
+            f"for lipschitz = {lipschitz:g}, eps = {eps:g}, n = {n}: too large to return (more "
+            "than 10^300); use a larger eps, a smaller lipschitz or a smaller n"
+        )
     per_axis = math.ceil(lipschitz / (2.0 * eps)) - 1
     if per_axis <= 1:
         return 1
-    if n * math.log10(per_axis) > 300:
-        raise ValueError(
-            f"the count (about 10^{n * math.log10(per_axis):.0f}) is too large to return; "
-            "use a larger eps or a smaller n"
-        )
     return per_axis**n
 
 

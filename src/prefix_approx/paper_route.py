@@ -73,14 +73,22 @@ _MAX_CELLS = 2**40
 def _one_minus_mean_cosine(m: int, lam: np.ndarray) -> np.ndarray:
     """Upper bounds on 1 - A_m(lam) = E[1 - <y, mu>] for y ~ vMF(mu, lam) on S^m, elementwise:
     the ratio of exponentially scaled Bessel functions plus a rounding allowance, capped by
-    Amos's bound A_m(lam) >= lam / (nu + 1 + sqrt(lam^2 + (nu + 1)^2)), nu = (m - 1)/2."""
+    Amos's bound A_m(lam) >= lam / (nu + 1 + sqrt(lam^2 + (nu + 1)^2)), nu = (m - 1)/2.
+
+    Amos's bound is evaluated without cancellation: with c = nu + 1 and s = hypot(lam, c),
+    1 - lam / (c + s) = (c + s - lam) / (c + s) = (c + c^2 / (s + lam)) / (c + s), since
+    s - lam = c^2 / (s + lam); hypot does not overflow (lam^2 did, from lam = 1.3e154, and
+    1 - lam/(c + s) rounded to 0 from lam = 2e16). Its relative rounding error, a few units
+    of 1e-16, is covered by a factor 1 + 1e-14."""
     nu = (m - 1) / 2.0
+    c = nu + 1.0
     lam = np.asarray(lam, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         ratio = np.where(lam > 0, ive(nu + 1.0, lam) / ive(nu, lam), 0.0)
-    computed = np.clip(1.0 - ratio, 0.0, 1.0) + _ROUNDING
-    amos = 1.0 - lam / (nu + 1.0 + np.sqrt(lam * lam + (nu + 1.0) ** 2))
-    bound = np.fmin(computed, amos)  # fmin: where ive gives NaN (lam > 1e9), Amos alone
+        computed = np.clip(1.0 - ratio, 0.0, 1.0) + _ROUNDING
+        s = np.hypot(lam, c)
+        amos = (c + c * (c / (s + lam))) / (c + s) * (1.0 + 1e-14)
+    bound = np.fmin(computed, np.minimum(amos, 1.0))  # fmin: where ive gives NaN, Amos alone
     return np.where(np.isfinite(bound), bound, 1.0)
 
 
@@ -287,7 +295,15 @@ def _best_lam(
     """The lam (on a geometric grid, ratio 2^(1/16)) that minimises the guarantee for n cells
     per edge, and the guarantee there."""
     radius = _cell_radius(m, cells)
-    top = max(64.0 / radius, 2.0 * math.log(max(max_len, 1) * max(bound, 1.0) + 2.0) + 64.0)
+    # In logs: max_len * bound overflows at B = 1e308 (and the grid up to inf was a numpy
+    # "maximum size" error).
+    scale = max(max_len, 1) * max(bound, 1.0)
+    log_scale = (
+        math.log(scale + 2.0)
+        if scale < 1e300
+        else math.log(max(max_len, 1)) + math.log(max(bound, 1.0))
+    )
+    top = max(64.0 / radius, 2.0 * log_scale + 64.0)
     grid = np.exp(np.arange(math.log(1e-2), math.log(top), math.log(2.0) / 16.0))
     values = _bound_terms(
         m,

@@ -143,7 +143,7 @@ def _head_plan(
         delta = tolerance * geometry.speed_min / (4 * lipschitz) if lipschitz > 0 else MAX_DELTA
     else:
         speed_min, omega = geometry.speed_min, continuity.omega
-        delta = modulus_delta(tolerance, lambda t: omega(t / speed_min))
+        delta = modulus_delta(lambda t: omega(t / speed_min), eps=tolerance)
     delta = min(delta, MAX_DELTA, 0.49 * geometry.separation)
     return delta, 2 * delta / (geometry.speed_max * math.sqrt(dims))
 
