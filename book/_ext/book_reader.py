@@ -189,6 +189,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_transform(_DropHiddenSolutions)
     app.add_config_value("book_pdf", True, "html", bool)
     app.add_config_value("book_pdf_name", "book", "html", str)
+    app.add_config_value("book_pdf_paper", "", "html", str)  # the title page's credit line
     app.connect("config-inited", _add_paths)
     app.connect("builder-inited", _builder_inited)
     app.connect("html-page-context", _book_pdfs, priority=400)  # before the theme's templates
