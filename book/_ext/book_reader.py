@@ -13,7 +13,8 @@
   code lines wrapped, chapters on new pages) for the PDFs and for a reader's own printing.
 - The book as PDF. After an HTML build, `book_pdf.py` (next to this file) prints every page of
   the site to `pdf/<page>.pdf` and the whole book, in both editions, to `pdf/<book>.pdf` and
-  `pdf/<book>-student.pdf`, with Chromium. Each page's download menu then offers its own PDF
+  `pdf/<book>-student.pdf` (each opening with a title page and a contents page with page
+  numbers), with Chromium. Each page's download menu then offers its own PDF
   and the whole book's, and the primary sidebar links both editions of the book. The PDFs are
   built, and linked, only where Chromium and Playwright are installed (the site tests need them
   too) and `book_pdf` is true; elsewhere the menu keeps the theme's print button.
