@@ -53,7 +53,10 @@ Valid, accessible HTML
   under light text (axe: color-contrast, serious); `book_html.css` gives them the theme's
   surface colour.
 - Captions are numbered "Figure 6.2: ..." (Sphinx writes "Figure 6.2 ...", and numfig_format
-  would put the colon into every reference to the figure too).
+  would put the colon into every reference to the figure too); statement and exercise titles
+  keep their own form ("Definition 1.1 (Name)", "Exercise 1.1").
+- Every figure links to its own image file: on a phone the column shows a figure at about
+  half its size (its smallest text near 5.5 pt), and a tap opens it at full resolution.
 - The site's root `index.html` is Jupyter Book's bare redirect to the first chapter, with no
   icon link, so a browser asks the server for `/favicon.ico` and gets a 404 (intermittently:
   only when it asks before the redirect). The book's favicon is written there as an ICO
@@ -192,13 +195,34 @@ def _fix_body(
 
     body = _TITLE_ID.sub(drop_repeated_title_id, body)
     body = body.replace('role="doc-biblioentry"', 'role="listitem"')
-    body = _CAPTION_NUMBER.sub(r"\1: </span>", body)
+    body = _CAPTION_NUMBER.sub(r"\1: </span>\2", body)
+    body = _IMAGE.sub(_link_image_to_itself, body)
     context["body"] = body
 
 
 # Sphinx writes a caption's number as "Figure 6.2 " and the caption after it; the book's
-# captions read "Figure 6.2: ...", as readers of papers expect.
-_CAPTION_NUMBER = re.compile(r'(<span class="caption-number">[^<]*\d) </span>')
+# captions read "Figure 6.2: ...", as readers of papers expect. Only a caption's number, which
+# the caption's text follows: a statement box's title keeps sphinx-proof's "Definition 1.1
+# (Name)" and an exercise's its bare "Exercise 1.1" (a colon there left "Definition 1.1: (Name)"
+# and a dangling "Exercise 1.1:").
+_CAPTION_NUMBER = re.compile(
+    r'(<span class="caption-number">[^<]*\d) </span>(<span class="caption-text">)'
+)
+
+# A figure (an image the build wrote to _images/) not already inside a link.
+_IMAGE = re.compile(r'(<a\s[^>]*>\s*)?(<img\s[^>]*\bsrc="([^"]*_images/[^"]+)"[^>]*>)')
+
+
+def _link_image_to_itself(match: re.Match[str]) -> str:
+    """Wrap a figure in a link to its own file: on a phone the column shows it at about half
+    its size, and a tap opens it at full resolution (every figure is 200 dpi)."""
+    if match.group(1):
+        return match.group(0)
+    return (
+        f'<a class="reference internal image-reference book-figure-full" href="{match.group(3)}"'
+        ' title="Open the figure at full resolution">'
+        f"{match.group(2)}</a>"
+    )
 
 
 _PRIMARY_SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'

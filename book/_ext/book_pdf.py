@@ -15,6 +15,14 @@ What it writes, under `<site>/pdf/`:
   outputs) with sphinx-exercise's `hide_solutions` off and on. The one switch between the two
   editions is that setting; the site's own edition is `hide_solutions` in `_config.yml`.
 
+The whole book opens with a title page (the book's title and authors from `_config.yml`, and
+its edition, with or without solutions; no date, so two builds of one commit match) and a
+contents page: every chapter with its number and the page it starts on. The pages are found by
+printing the book once, reading where each chapter begins (`pdftotext`, from poppler-utils)
+and printing it again with the numbers filled in; the numbers sit in boxes of a fixed width,
+so both printings lay out alike. Without `pdftotext` the contents list the chapters without
+pages.
+
 Links to other pages of the site cannot work inside a chapter's PDF, so they print as plain
 text; links within the printed page (and, in the whole book, between chapters) stay links.
 """
@@ -26,6 +34,7 @@ import copy
 import functools
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +50,7 @@ PDF_DIR = "pdf"
 CHROMIUM = os.environ.get("PREFIX_APPROX_CHROMIUM", "/usr/bin/chromium")
 EDITIONS = {"": False, "-student": True}  # file suffix -> hide_solutions
 STUDENT_NOTE = "Student edition: the solutions to the exercises are left out."
+INSTRUCTOR_NOTE = "Instructor edition: with the solutions to the exercises."
 # Pages whose outputs are measured by the build itself: the whole book, printed from the
 # stored outputs, says so on them (their own PDF, printed from the site, holds this build's).
 MEASURED_AT_BUILD = {
@@ -102,6 +112,67 @@ PREPARE = """async ([note, measured]) => {
 }"""
 
 
+# Run in the whole book (the singlehtml page) after PREPARE: a title page and a contents page
+# before the first chapter, its page numbers left blank in boxes of a fixed width (FILL_PAGES
+# fills them in without moving anything). Returns each chapter's section id and heading.
+FRONT = """(front) => {
+  const article = document.querySelector("article.bd-article");
+  const heading = (h) => [...h.childNodes]
+    .filter((n) => !(n.classList && n.classList.contains("headerlink")))
+    .map((n) => n.textContent).join("").replace(/\\s+/g, " ").trim();
+  const chapters = [];
+  const first = article.querySelector("section");
+  const firstH1 = first && first.querySelector("h1");
+  if (firstH1) chapters.push({id: first.id, title: heading(firstH1)});
+  for (const span of article.querySelectorAll('span[id^="document-"]')) {
+    const section = span.nextElementSibling;
+    // A chapter's title is its section's first heading (h3 in the single page: the chapters
+    // sit under the root document's title and the parts' captions).
+    const title = section && section.tagName === "SECTION"
+      && section.querySelector(":scope > h1, :scope > h2, :scope > h3");
+    if (title && section.id) chapters.push({id: section.id, title: heading(title)});
+  }
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const cover = el("section", "book-pdf-front book-pdf-title");
+  cover.append(el("h1", "book-pdf-title-main", front.title));
+  if (front.subtitle) cover.append(el("p", "book-pdf-subtitle", front.subtitle));
+  if (front.paper) cover.append(el("p", "book-pdf-paper", front.paper));
+  cover.append(el("p", "book-pdf-author", front.author));
+  cover.append(el("p", "book-pdf-edition", front.edition));
+  if (front.colophon) cover.append(el("p", "book-pdf-colophon", front.colophon));
+  const contents = el("nav", "book-pdf-front book-pdf-contents");
+  contents.setAttribute("aria-label", "Contents");
+  contents.append(el("h2", "book-pdf-contents-title", "Contents"));
+  const list = el("ol");
+  for (const chapter of chapters) {
+    const item = el("li");
+    const link = el("a");
+    link.href = "#" + chapter.id;
+    link.append(el("span", "book-pdf-toc-title", chapter.title));
+    const number = el("span", "book-pdf-toc-page");
+    number.dataset.section = chapter.id;
+    link.append(number);
+    item.append(link);
+    list.append(item);
+  }
+  contents.append(list);
+  article.prepend(cover, contents);
+  return chapters;
+}"""
+
+
+FILL_PAGES = """(pages) => {
+  for (const box of document.querySelectorAll(".book-pdf-toc-page")) {
+    box.textContent = String(pages[box.dataset.section] || "");
+  }
+}"""
+
+
 def page_pdf_name(docname: str) -> str:
     return f"{Path(docname).name}.pdf"
 
@@ -150,16 +221,16 @@ def _browser() -> Iterator[object]:
             browser.close()
 
 
-def print_pages(
-    browser, folder: Path, jobs: list[tuple[str, Path, str]], measured: dict[str, str] | None = None
-) -> None:
-    """Print each (path under folder, PDF, note) with the network cut off; `measured` maps a
-    document of a whole-book page to a note under its title."""
+@contextmanager
+def _printing(browser, folder: Path) -> Iterator[Callable[[str, str, dict[str, str]], object]]:
+    """Open pages of `folder`, served locally with the network cut off, ready to print: light
+    colours, MathJax done, images loaded, links fixed (PREPARE)."""
     # The viewport is as wide as the printed column (A4 less the margins), so that what the
     # page measures before printing (wide equations) is what the printer lays out.
     context = browser.new_context(viewport={"width": 688, "height": 1000})
     with _serve(folder) as base:
-        for path, pdf, note in jobs:
+
+        def open_page(path: str, note: str, measured: dict[str, str]) -> object:
             page = context.new_page()
             page.route(
                 "**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort()
@@ -168,11 +239,88 @@ def print_pages(
             page.goto(f"{base}/{path}", wait_until="networkidle")
             if page.locator(".math").count():
                 page.wait_for_function("Boolean(window.MathJax && MathJax.startup)")
-            page.evaluate(PREPARE, [note, measured or {}])
+            page.evaluate(PREPARE, [note, measured])
+            return page
+
+        try:
+            yield open_page
+        finally:
+            context.close()
+
+
+def print_pages(browser, folder: Path, jobs: list[tuple[str, Path, str]]) -> None:
+    """Print each (path under folder, PDF, note)."""
+    with _printing(browser, folder) as open_page:
+        for path, pdf, note in jobs:
+            page = open_page(path, note, {})
             pdf.parent.mkdir(parents=True, exist_ok=True)
             page.pdf(path=str(pdf), **PRINT_OPTIONS)
             page.close()
-    context.close()
+
+
+def _flat(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00ad", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def chapter_pages(pdf: Path, chapters: list[dict[str, str]]) -> dict[str, int] | None:
+    """The page on which each chapter starts (section id -> page number, counting from 1), read
+    with pdftotext: a chapter starts a page, with its heading at the top. None without
+    pdftotext, or when a chapter is not found (the contents then list no pages)."""
+    if not shutil.which("pdftotext"):
+        return None
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    tops = [_flat(page)[:200] for page in text.split("\f")]
+    found: dict[str, int] = {}
+    start = 0
+    for chapter in chapters:
+        title = _flat(chapter["title"])[:40]
+        page = next((k for k in range(start, len(tops)) if tops[k].startswith(title)), None)
+        if page is None:
+            return None
+        found[chapter["id"]] = page + 1
+        start = page + 1
+    return found
+
+
+def print_book(browser, folder: Path, pdf: Path, front: dict[str, str]) -> dict[str, int] | None:
+    """Print the whole book (folder/index.html) with its title and contents pages; a second
+    time, from the same page, once pdftotext has found the chapters' pages for the contents.
+    Returns those pages, or None (the contents then list no pages)."""
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    with _printing(browser, folder) as open_page:
+        page = open_page("index.html", "", MEASURED_AT_BUILD)
+        chapters = page.evaluate(FRONT, front)
+        page.pdf(path=str(pdf), **PRINT_OPTIONS)
+        pages = chapter_pages(pdf, chapters)
+        if pages is not None:
+            page.evaluate(FILL_PAGES, pages)
+            page.pdf(path=str(pdf), **PRINT_OPTIONS)
+            if chapter_pages(pdf, chapters) != pages:
+                raise RuntimeError(f"{pdf.name}: the contents moved the chapters; pages {pages}")
+        page.close()
+    return pages
+
+
+def front_matter(root: Path, student: bool) -> dict[str, str]:
+    """The title page's text, from `_config.yml` (title, author, `book_pdf_paper`: the line
+    that credits the paper) and the edition."""
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    title, _, subtitle = str(config.get("title", "")).partition(": ")
+    sphinx = (config.get("sphinx") or {}).get("config") or {}
+    return {
+        "title": title,
+        "subtitle": subtitle[:1].upper() + subtitle[1:],
+        "paper": str(sphinx.get("book_pdf_paper", "")),
+        "author": str(config.get("author", "")),
+        "edition": STUDENT_NOTE if student else INSTRUCTOR_NOTE,
+        "colophon": (
+            "Printed from the book's site, whose chapters are Jupyter notebooks to run: "
+            + str((config.get("repository") or {}).get("url", ""))
+        ).rstrip(": "),
+    }
 
 
 def singlehtml(root: Path, out: Path, hide_solutions: bool) -> Path:
@@ -261,10 +409,10 @@ def build_all(
                 raise failures[0]
             for suffix, folder in books.items():
                 pdf = target / f"{name}{suffix}.pdf"
-                note = STUDENT_NOTE if suffix else ""
-                print_pages(browser, folder, [("index.html", pdf, note)], MEASURED_AT_BUILD)
+                found = print_book(browser, folder, pdf, front_matter(root, EDITIONS[suffix]))
                 written.append(pdf)
-                log(f"{pdf.name} printed ({time.monotonic() - started:.0f} s)")
+                numbered = "with page numbers" if found else "without page numbers"
+                log(f"{pdf.name} printed, contents {numbered} ({time.monotonic() - started:.0f} s)")
     finally:
         builder.join()
     return written

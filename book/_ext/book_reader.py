@@ -13,7 +13,8 @@
   code lines wrapped, chapters on new pages) for the PDFs and for a reader's own printing.
 - The book as PDF. After an HTML build, `book_pdf.py` (next to this file) prints every page of
   the site to `pdf/<page>.pdf` and the whole book, in both editions, to `pdf/<book>.pdf` and
-  `pdf/<book>-student.pdf`, with Chromium. Each page's download menu then offers its own PDF
+  `pdf/<book>-student.pdf` (each opening with a title page and a contents page with page
+  numbers), with Chromium. Each page's download menu then offers its own PDF
   and the whole book's, and the primary sidebar links both editions of the book. The PDFs are
   built, and linked, only where Chromium and Playwright are installed (the site tests need them
   too) and `book_pdf` is true; elsewhere the menu keeps the theme's print button.
@@ -189,6 +190,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_transform(_DropHiddenSolutions)
     app.add_config_value("book_pdf", True, "html", bool)
     app.add_config_value("book_pdf_name", "book", "html", str)
+    app.add_config_value("book_pdf_paper", "", "html", str)  # the title page's credit line
     app.connect("config-inited", _add_paths)
     app.connect("builder-inited", _builder_inited)
     app.connect("html-page-context", _book_pdfs, priority=400)  # before the theme's templates
