@@ -55,7 +55,8 @@ from .sphere import (
     nearest_point,
 )
 
-if TYPE_CHECKING:  # paper_route imports this module
+if TYPE_CHECKING:  # paper_route and design_prefixes import this module
+    from .design_prefixes import DesignParameters
     from .paper_route import PaperRouteParameters
 
 __all__ = [
@@ -86,7 +87,9 @@ class CorePrefix:
     m: int
     k: int
     lam: float
-    parameters: DensityParameters | SmoothParameters | PaperRouteParameters | None = None
+    parameters: (
+        DensityParameters | SmoothParameters | PaperRouteParameters | DesignParameters | None
+    ) = None
     max_len: int | None = None
 
     def __len__(self) -> int:
