@@ -324,3 +324,38 @@ def test_design_prefix_refusals() -> None:
         design_error_bound(
             [], m=2, strength=3, defect=0.0, lam=1.0, n_points=5, max_len=1, bound=1.0
         )
+
+
+def test_design_bound_for_exact_designs_grows_like_eps_to_minus_one() -> None:
+    """Corollary cor-design-rate on S^2: the fewest points N(t) = ceil((t+1)^2/2) + t for
+    which the bound of thm-design-values (defect 0) reaches eps grows like eps^-1 times a
+    logarithm: quartering eps multiplies N by between 4 and 4 * 2 = 8."""
+    norms = torch.tensor([0.0, 1.0, 0.58], dtype=torch.float64)
+
+    def size(t: int) -> int:
+        return math.ceil((t + 1) ** 2 / 2) + t
+
+    def fewest(eps: float) -> int:
+        best = None
+        lam_low = float((norms * torch.tensor([0.0, 3.0, 8.0])).sum()) / 2 / eps
+        for k in range(9):
+            lam = lam_low * 2 ** (k / 4)
+            for t in range(2, 800):
+                bound = design_error_bound(
+                    norms,
+                    m=2,
+                    strength=t,
+                    defect=0.0,
+                    lam=lam,
+                    n_points=size(t),
+                    max_len=4,
+                    bound=1.58,
+                )
+                if bound <= eps:
+                    best = size(t) if best is None else min(best, size(t))
+                    break
+        assert best is not None
+        return best
+
+    coarse, fine = fewest(0.02), fewest(0.005)
+    assert 4.0 < fine / coarse < 8.0, (coarse, fine)

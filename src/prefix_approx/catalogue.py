@@ -23,6 +23,8 @@ MODULES = (
     "core_head",
     "bounds",
     "paper_route",
+    "designs",
+    "design_prefixes",
     "targets",
     "lower_bounds",
     "kolmogorov_arnold",

@@ -277,7 +277,7 @@ def core_prefix(control_points: ArrayLike, values: ArrayLike, lam: float) -> Cor
     lam of order N^(2/m) gives a normalised von Mises-Fisher kernel smoother.
 
     Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/lemma3_core_head.ipynb,
-    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    book/spherical_designs.ipynb, book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     points = as_sphere_points(control_points, "control_points", ndim=2)
     vals = as_float64(values, "values", ndim=2)
@@ -313,8 +313,8 @@ def sup_error(
     position of the sequences `x` (..., T, m+1); pass points (Q, m+1) as x[:, None] for Q
     sequences of one token.
 
-    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/theorem1_density.ipynb,
-    book/theorem4_jackson_bounds.ipynb.
+    Used in: book/corollary2_elementwise.ipynb, book/course.ipynb, book/spherical_designs.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     if not isinstance(prefix, CorePrefix):
         raise TypeError(f"prefix must be a CorePrefix; got {type(prefix).__name__}")

@@ -68,8 +68,8 @@ def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> t
 
     Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
     book/kolmogorov_arnold.ipynb, book/lemma3_core_head.ipynb, book/prefix_mixing.ipynb,
-    book/seq2seq_universality.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb,
-    book/theorem4_jackson_bounds.ipynb.
+    book/seq2seq_universality.ipynb, book/sphere_nets.ipynb, book/spherical_designs.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     for name, value in (("rows", rows), ("cols", cols)):
         if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
@@ -96,8 +96,8 @@ def use_book_style() -> None:
 
     Used in: book/attention_prefixes_prompts.ipynb, book/corollary2_elementwise.ipynb,
     book/kolmogorov_arnold.ipynb, book/lemma3_core_head.ipynb, book/prefix_mixing.ipynb,
-    book/seq2seq_universality.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb,
-    book/theorem4_jackson_bounds.ipynb.
+    book/seq2seq_universality.ipynb, book/sphere_nets.ipynb, book/spherical_designs.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     mpl.rcParams.update(BOOK_STYLE)  # type: ignore[arg-type]
     _record_text_sizes_in_notebook_figures()
