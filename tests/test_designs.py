@@ -113,7 +113,7 @@ def test_certified_defect_bounds_every_polynomial_and_is_attained(
 
 
 def test_shipped_designs_are_certified_and_their_stored_defects_recompute() -> None:
-    for m, tolerance in ((2, 1e-5), (3, 1e-4)):
+    for m, tolerance in ((2, 1e-4), (3, 1e-4)):
         strengths = shipped_design_strengths(m)
         assert strengths[:5] == [1, 2, 3, 4, 5]
         for t in strengths:
