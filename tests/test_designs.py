@@ -359,3 +359,21 @@ def test_design_bound_for_exact_designs_grows_like_eps_to_minus_one() -> None:
 
     coarse, fine = fewest(0.02), fewest(0.005)
     assert 4.0 < fine / coarse < 8.0, (coarse, fine)
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_design_energy_equals_the_gram_sums(m: int) -> None:
+    """The energy the generator minimises (on S^2 through an orthonormal basis of real
+    harmonics) is sum_l D_l^2 of the Gram sums, for random points."""
+    from prefix_approx.designs import _energy_torch
+
+    points = random_sphere_points(40, m, seed=m)
+    alpha = (m - 1) / 2
+    gram = (points @ points.T).numpy()
+    expected = sum(
+        harmonic_dimension(m, ell)
+        * (eval_gegenbauer(ell, alpha, gram) / eval_gegenbauer(ell, alpha, 1.0)).sum()
+        / 40**2
+        for ell in range(1, 9)
+    )
+    assert abs(float(_energy_torch(points, m, 8)) - expected) < 1e-12

@@ -3,8 +3,8 @@
 A set X = {x_1, ..., x_N} on S^m is a spherical t-design (Delsarte, Goethals and Seidel 1977)
 if the equal-weight rule Q(p) = (1/N) sum_i p(x_i) integrates every polynomial of degree at
 most t exactly against the normalised surface measure. With Z_l(x, y) = dim_l P_l(<x, y>) the
-reproducing kernel of the degree-ell spherical harmonics (P_l the Gegenbauer polynomial with
-P_l(1) = 1), the defect of degree ell is
+reproducing kernel of the degree-l spherical harmonics (P_l the Gegenbauer polynomial with
+P_l(1) = 1), the defect of degree l is
 
     D_l(X) = || (1/N) sum_i Z_l(x_i, .) ||_2 = sqrt( dim_l / N^2 sum_ij P_l(<x_i, x_j>) ),
 
@@ -12,13 +12,16 @@ and |Q(p) - I(p)| <= ||p - I(p)||_2 * sqrt(D_1^2 + ... + D_t^2) for every p of d
 (Cauchy-Schwarz, attained). X is a t-design iff D_1 = ... = D_t = 0.
 
 `design_defects` computes certified upper bounds on D_l for the exact unit vectors the
-stored float64 points stand for, with every rounding error enclosed by midpoint-radius
-(ball) arithmetic. On S^2 it sums an orthonormal basis of real harmonics over the points,
-so the bound is of the order of the rounding itself (about 1e-15); on other spheres it uses
-the Gram sums above, whose square root makes the bound about the square root of rounding
-(1e-7). `spherical_design` returns the package's numerical designs on S^2 (shipped in
-data/designs_s2.npz) and S^3 (data/designs_s3.npz), which `compute_spherical_design`
-rebuilds deterministically by minimising the design energy sum_l D_l^2 with L-BFGS.
+stored float64 points stand for, from the Gram sums above, with every rounding error
+enclosed by midpoint-radius (ball) arithmetic and P_l written as a convex combination of
+cos(j theta) (so that no three-term recurrence inflates the enclosures). A design's Gram
+sums cancel to rounding, and the square root turns that into bounds of about 1e-7 to 1e-5.
+(An orthonormal basis of harmonics summed over the points would give bounds of the order of
+rounding itself, but its recurrences in ball arithmetic inflate the radii like 2.4^l; the
+book does not need the difference.) `spherical_design` returns the package's numerical
+designs on S^2 (data/designs_s2.npz) and S^3 (data/designs_s3.npz), which
+`compute_spherical_design` rebuilds deterministically by minimising the design energy
+sum_l D_l^2 with L-BFGS.
 """
 
 from __future__ import annotations
