@@ -10,6 +10,9 @@ Modules are named after the paper's objects:
   head, with the book's normaliser and bound.
 - `deconvolution`: deconvolved prefix values on the circle, past the saturation of result D.
 - `bounds`: error bounds and the parameters they imply.
+- `designs`: spherical t-designs on S^2 and S^3 with a certified quadrature defect.
+- `design_prefixes`: prefixes on spherical designs for polynomial targets on S^m, with values
+  f or deconvolved values, and their proved bounds.
 - `kolmogorov_arnold`: explicit Kolmogorov-Arnold representations of sequence targets.
 - `transformer`: the prefixed transformer of Part III, its two routes, the two models of the
   chapter on mixing, and their prefixes.
@@ -61,6 +64,21 @@ from .deconvolution import (
     DeconvolutionParameters,
     deconvolved_circle_error_bound,
     deconvolved_circle_prefix,
+)
+from .design_prefixes import (
+    DesignParameters,
+    design_error_bound,
+    design_prefix,
+    funk_hecke_ratios,
+    harmonic_sup_norms,
+)
+from .designs import (
+    SphericalDesign,
+    compute_spherical_design,
+    design_defects,
+    harmonic_dimension,
+    shipped_design_strengths,
+    spherical_design,
 )
 from .kolmogorov_arnold import (
     KARepresentation,
@@ -145,6 +163,7 @@ __all__ = [
     "CorePrefix",
     "DeconvolutionParameters",
     "DensityParameters",
+    "DesignParameters",
     "HeadPrefixReport",
     "KARepresentation",
     "NotebookRun",
@@ -155,6 +174,7 @@ __all__ = [
     "PublicObject",
     "SmoothParameters",
     "SphereNet",
+    "SphericalDesign",
     "TransformerPrefixes",
     "bessel_ratios",
     "book_chapters",
@@ -165,6 +185,7 @@ __all__ = [
     "cell_measure_ratio_bound",
     "circle_fourier_norms",
     "circle_points",
+    "compute_spherical_design",
     "continuous_prefix_length_lower_bound",
     "continuous_prefix_size_lower_bound_on_cube",
     "core_prefix",
@@ -180,14 +201,20 @@ __all__ = [
     "delta_net_size_bound",
     "density_error_bound",
     "density_parameters",
+    "design_defects",
+    "design_error_bound",
+    "design_prefix",
     "execute_and_measure",
     "exp_sin_fourier_norms",
     "fibonacci_sphere",
     "figure_size",
+    "funk_hecke_ratios",
     "gather_prefix_length",
     "gather_prefixes",
     "gather_transformer",
     "geodesic_distance",
+    "harmonic_dimension",
+    "harmonic_sup_norms",
     "ka_centering",
     "ka_log_sum_exp",
     "ka_prefixes",
@@ -218,10 +245,12 @@ __all__ = [
     "public_objects",
     "random_sphere_points",
     "set_deterministic_defaults",
+    "shipped_design_strengths",
     "smallest_text_pt",
     "smooth_circle_error_bound",
     "smooth_circle_parameters",
     "smooth_circle_prefix",
+    "spherical_design",
     "sup_error",
     "use_book_style",
     "vmf_mean_distance_bound",

@@ -24,6 +24,8 @@ MODULES = (
     "bounds",
     "paper_route",
     "deconvolution",
+    "designs",
+    "design_prefixes",
     "targets",
     "lower_bounds",
     "kolmogorov_arnold",

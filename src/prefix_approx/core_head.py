@@ -62,8 +62,9 @@ from .sphere import (
     nearest_point,
 )
 
-if TYPE_CHECKING:  # paper_route and deconvolution import this module
+if TYPE_CHECKING:  # paper_route, deconvolution and design_prefixes import this module
     from .deconvolution import DeconvolutionParameters
+    from .design_prefixes import DesignParameters
     from .paper_route import PaperRouteParameters
 
 __all__ = [
@@ -95,7 +96,12 @@ class CorePrefix:
     k: int
     lam: float
     parameters: (
-        DensityParameters | SmoothParameters | PaperRouteParameters | DeconvolutionParameters | None
+        DensityParameters
+        | SmoothParameters
+        | PaperRouteParameters
+        | DeconvolutionParameters
+        | DesignParameters
+        | None
     ) = None
     max_len: int | None = None
 
@@ -309,7 +315,8 @@ def core_prefix(control_points: ArrayLike, values: ArrayLike, lam: float) -> Cor
     lam of order N^(2/m) gives a normalised von Mises-Fisher kernel smoother.
 
     Used in: book/beyond_saturation.ipynb, book/corollary2_elementwise.ipynb, book/course.ipynb,
-    book/lemma3_core_head.ipynb, book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    book/lemma3_core_head.ipynb, book/spherical_designs.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     points = as_sphere_points(control_points, "control_points", ndim=2)
     vals = as_float64(values, "values", ndim=2)
@@ -350,7 +357,7 @@ def sup_error(
     `max_len`, or if f returns the wrong number of values.
 
     Used in: book/beyond_saturation.ipynb, book/corollary2_elementwise.ipynb, book/course.ipynb,
-    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    book/spherical_designs.ipynb, book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     if not isinstance(prefix, CorePrefix):
         raise TypeError(f"prefix must be a CorePrefix; got {type(prefix).__name__}")

@@ -67,9 +67,10 @@ def figure_size(rows: int = 1, cols: int = 1, *, panel_height: float = 3.2) -> t
     not an int or a height that is not a number.
 
     Used in: book/attention_prefixes_prompts.ipynb, book/beyond_saturation.ipynb,
-    book/corollary2_elementwise.ipynb, book/kolmogorov_arnold.ipynb, book/lemma3_core_head.ipynb,
-    book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb, book/sphere_nets.ipynb,
-    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    book/corollary2_elementwise.ipynb, book/kolmogorov_arnold.ipynb,
+    book/lemma3_core_head.ipynb, book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb,
+    book/sphere_nets.ipynb, book/spherical_designs.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     for name, value in (("rows", rows), ("cols", cols)):
         if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
@@ -95,9 +96,10 @@ def use_book_style() -> None:
     """Apply the book's matplotlib style (`BOOK_STYLE`) to every figure drawn afterwards.
 
     Used in: book/attention_prefixes_prompts.ipynb, book/beyond_saturation.ipynb,
-    book/corollary2_elementwise.ipynb, book/kolmogorov_arnold.ipynb, book/lemma3_core_head.ipynb,
-    book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb, book/sphere_nets.ipynb,
-    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    book/corollary2_elementwise.ipynb, book/kolmogorov_arnold.ipynb,
+    book/lemma3_core_head.ipynb, book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb,
+    book/sphere_nets.ipynb, book/spherical_designs.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     mpl.rcParams.update(BOOK_STYLE)  # type: ignore[arg-type]
     _record_text_sizes_in_notebook_figures()

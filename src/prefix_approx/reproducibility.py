@@ -128,7 +128,8 @@ def set_deterministic_defaults(*, print_digits: int = 6) -> None:
     Used in: book/attention_prefixes_prompts.ipynb, book/beyond_saturation.ipynb,
     book/corollary2_elementwise.ipynb, book/course.ipynb, book/kolmogorov_arnold.ipynb,
     book/lemma3_core_head.ipynb, book/prefix_mixing.ipynb, book/seq2seq_universality.ipynb,
-    book/sphere_nets.ipynb, book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
+    book/sphere_nets.ipynb, book/spherical_designs.ipynb, book/theorem1_density.ipynb,
+    book/theorem4_jackson_bounds.ipynb.
     """
     print_digits = check_positive_int(print_digits, "print_digits", minimum=1)
     if print_digits > 17:

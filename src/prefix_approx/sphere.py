@@ -195,8 +195,8 @@ def fibonacci_sphere(n: int, *, max_points: int = DEFAULT_MAX_POINTS) -> torch.T
     pi (3 - sqrt 5), so every point stands for the same area 4 pi / n. Raises ValueError past
     `max_points` points.
 
-    Used in: book/lemma3_core_head.ipynb, book/sphere_nets.ipynb, book/theorem1_density.ipynb,
-    book/theorem4_jackson_bounds.ipynb.
+    Used in: book/lemma3_core_head.ipynb, book/sphere_nets.ipynb, book/spherical_designs.ipynb,
+    book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n")
     _check_point_budget(n, check_positive_int(max_points, "max_points"), "fibonacci_sphere", _FEWER)
@@ -220,7 +220,7 @@ def random_sphere_points(
     the budget): 10 points of S^(10^8) are 8 GB.
 
     Used in: book/corollary2_elementwise.ipynb, book/lemma3_core_head.ipynb,
-    book/sphere_nets.ipynb, book/theorem4_jackson_bounds.ipynb.
+    book/sphere_nets.ipynb, book/spherical_designs.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     n = check_positive_int(n, "n", minimum=0)
     m = check_positive_int(m, "m")
