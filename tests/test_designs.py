@@ -377,3 +377,41 @@ def test_design_energy_equals_the_gram_sums(m: int) -> None:
         for ell in range(1, 9)
     )
     assert abs(float(_energy_torch(points, m, 8)) - expected) < 1e-12
+
+
+def test_design_prefix_covers_a_smooth_non_polynomial_target_with_a_tail_bound() -> None:
+    """f = exp(x_3) on S^2 is not a polynomial: its harmonic parts are (2l+1) i_l(1) P_l, so
+    sup |f_l| = (2l+1) i_l(1), and the parts beyond M sum to a tail tau. The guarantee adds
+    2 tau to the bound for the truncation and must hold on dense points."""
+    import math
+
+    import numpy as np
+    from scipy.special import spherical_in
+
+    import prefix_approx as pa
+
+    degree = 4
+    parts = np.array([(2 * ell + 1) * spherical_in(ell, 1.0) for ell in range(60)])
+    tail = float(parts[degree + 1 :].sum()) * (1 + 1e-12)
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x[:, 2:3])
+
+    x = pa.random_sphere_points(20_000, 2, seed=3)[:, None]
+    for eps in (0.5, 0.3):
+        prefix = pa.design_prefix(
+            f,
+            eps=eps,
+            bound=math.e,
+            max_len=2,
+            harmonic_norms=parts[: degree + 1],
+            tail_bound=tail,
+        )
+        assert prefix.parameters.tail_bound == tail
+        assert pa.sup_error(f, prefix, x) <= prefix.guaranteed <= eps
+    with pytest.raises(ValueError, match="tail_bound"):
+        pa.design_prefix(f, eps=0.5, bound=math.e, max_len=2, bandwidth=2, tail_bound=0.1)
+    with pytest.raises(ValueError, match="tail_bound"):
+        pa.design_prefix(
+            f, eps=0.1, bound=math.e, max_len=2, harmonic_norms=parts[:2], tail_bound=0.2
+        )

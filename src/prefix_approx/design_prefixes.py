@@ -399,7 +399,8 @@ class DesignParameters:
     """The choices of a prefix on a spherical design: S^m, the design's `strength` t and
     `n_points` N, its certified `defect`, the inverse temperature `lam`, whether the values
     are deconvolved, the proved allowances `value_error` (floating-point values) and
-    `key_offset` (stored keys), and the guaranteed sup error `guaranteed` <= `eps`.
+    `key_offset` (stored keys), the guaranteed sup error `guaranteed` <= `eps`, and the
+    caller's `tail_bound` on the target beyond the harmonic norms it gave (0 for a polynomial).
 
     Used in: no chapter by name (the chapters reach it through other functions of the package).
     """
@@ -414,6 +415,7 @@ class DesignParameters:
     value_error: float
     key_offset: float
     guaranteed: float
+    tail_bound: float = 0.0
 
 
 def _key_offset(points: np.ndarray) -> float:
@@ -436,6 +438,7 @@ def design_prefix(
     m: int = 2,
     bandwidth: int | None = None,
     harmonic_norms: ArrayLike | None = None,
+    tail_bound: float = 0.0,
     deconvolve: bool = False,
     max_tokens: int = 100_000,
 ) -> CorePrefix:
@@ -445,7 +448,12 @@ def design_prefix(
     M with sup |f| <= `bound`. Give exactly one of:
     - `bandwidth` M: the sup norms of the harmonic parts are computed and certified
       (`harmonic_sup_norms`), with a necessary check that f has degree <= M;
-    - `harmonic_norms` a_0..a_M (the caller's proved bounds on sup |f_l|; f has degree M).
+    - `harmonic_norms` a_0..a_M (the caller's proved bounds on sup |f_l|) and `tail_bound`
+      tau >= sup |f - (f_0 + ... + f_M)| (0, the default, for a polynomial of degree M).
+      A smooth f that is not a polynomial is covered this way: the values f(x_j) differ from
+      those of its truncation p by at most tau, and the head averages them with weights of
+      sum at most 1, so the guarantee is the bound for p (with sup |p| <= bound + tau) plus
+      2 tau (remark after corollary cor-design-rate in the chapter).
     Values are f(x_j) (theorem thm-design-values), or with `deconvolve=True` (which needs
     `bandwidth`) g(x_j) = sum_l f_l(x_j) / rho_l (theorem thm-design-deconvolved).
 
@@ -461,6 +469,17 @@ def design_prefix(
     m = check_positive_int(m, "m", minimum=2, maximum=3)
     deconvolve = check_flag(deconvolve, "deconvolve")
     max_tokens = check_positive_int(max_tokens, "max_tokens")
+    tail = check_nonnegative_float(tail_bound, "tail_bound")
+    if tail > 0 and harmonic_norms is None:
+        raise ValueError(
+            f"tail_bound = {tail:g} goes with harmonic_norms= (a polynomial given by "
+            "bandwidth= has no tail)"
+        )
+    if 2 * tail >= eps:
+        raise ValueError(
+            f"tail_bound = {tail:g} alone costs 2 tau = {2 * tail:g} >= eps = {eps:g}: give "
+            "more harmonic norms (a higher degree M) so that the tail is smaller"
+        )
     if (bandwidth is None) == (harmonic_norms is None):
         raise ValueError(
             "give exactly one of bandwidth= (f is a polynomial of that degree) or "
@@ -501,24 +520,27 @@ def design_prefix(
                 break
             ratios_low = _ratios(float(lam), m, t).lower[: degree + 1] if deconvolve else None
             value_error = estimate / float(ratios_low.min()) if ratios_low is not None else 0.0
-            value = _bound(
-                norms,
-                m=m,
-                strength=t,
-                defect=design.defect,
-                lam=float(lam),
-                n_points=len(design),
-                max_len=max_len,
-                bound=bound,
-                deconvolve=deconvolve,
-                value_error=value_error,
-                key_offset=offset,
+            value = (
+                _bound(
+                    norms,
+                    m=m,
+                    strength=t,
+                    defect=design.defect,
+                    lam=float(lam),
+                    n_points=len(design),
+                    max_len=max_len,
+                    bound=bound + tail,
+                    deconvolve=deconvolve,
+                    value_error=value_error,
+                    key_offset=offset,
+                )
+                + 2 * tail
             )
             best = min(best, value)
             if value <= eps:
                 candidates.append((value, float(lam)))
         for _, lam in sorted(candidates):
-            prefix = _finish(f, design, analysis, norms, lam, deconvolve, bound, max_len, eps)
+            prefix = _finish(f, design, analysis, norms, lam, deconvolve, bound, max_len, eps, tail)
             if prefix is not None:
                 return prefix
     raise ValueError(
@@ -538,6 +560,7 @@ def _finish(
     bound: float,
     max_len: int,
     eps: float,
+    tail: float = 0.0,
 ) -> CorePrefix | None:
     """The prefix for a chosen design and lam, with its final guarantee (None if the
     floating-point allowances of the actual values push it above eps)."""
@@ -566,18 +589,21 @@ def _finish(
         _check_bound(value_tensor.numpy(), bound)
     prefix = core_prefix(design.points, value_tensor, lam)
     offset = _key_offset(points)
-    guaranteed = _bound(
-        norms,
-        m=m,
-        strength=design.strength,
-        defect=design.defect,
-        lam=lam,
-        n_points=len(design),
-        max_len=max_len,
-        bound=bound,
-        deconvolve=deconvolve,
-        value_error=value_error,
-        key_offset=offset,
+    guaranteed = (
+        _bound(
+            norms,
+            m=m,
+            strength=design.strength,
+            defect=design.defect,
+            lam=lam,
+            n_points=len(design),
+            max_len=max_len,
+            bound=bound + tail,
+            deconvolve=deconvolve,
+            value_error=value_error,
+            key_offset=offset,
+        )
+        + 2 * tail
     )
     if guaranteed > eps:
         return None
@@ -592,5 +618,6 @@ def _finish(
         value_error=value_error,
         key_offset=offset,
         guaranteed=guaranteed,
+        tail_bound=tail,
     )
     return dataclasses.replace(prefix, parameters=parameters, max_len=max_len)

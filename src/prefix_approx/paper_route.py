@@ -332,7 +332,7 @@ def paper_route_parameters(
     Raises TypeError or ValueError naming the argument for bad inputs, and ValueError if no
     n up to 2^40 cells per edge reaches eps.
 
-    Used in: book/theorem1_density.ipynb.
+    Used in: book/theorem1_density.ipynb, book/theorem4_jackson_bounds.ipynb.
     """
     m = check_positive_int(m, "m")
     eps = check_positive_float(eps, "eps")
