@@ -436,3 +436,13 @@ def test_smooth_circle_prefix_refuses_false_fourier_norms() -> None:
         f, eps=1e-2, bound=math.e, max_len=8, fourier_norms=norms, tail_bound=tail
     )
     assert prefix.guaranteed <= 1e-2
+
+
+def test_evaluate_target_names_points_that_are_not_a_tensor() -> None:
+    """Regression: a list of points raised AttributeError ('list' has no 'clone')."""
+    from prefix_approx._validation import evaluate_target
+
+    with pytest.raises(TypeError, match="points must be a 2-D torch tensor"):
+        evaluate_target(lambda x: x[:, :1], [[1.0, 0.0]])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="points must be a 2-D torch tensor"):
+        evaluate_target(lambda x: x[:, :1], torch.ones(3))

@@ -310,6 +310,11 @@ def evaluate_target(
     """
     if not callable(f):
         raise TypeError(f"{name} must be a function of points (Q, m+1) -> (Q, k); got {f!r:.60}")
+    if not isinstance(points, torch.Tensor) or points.ndim != 2:
+        raise TypeError(
+            f"points must be a 2-D torch tensor (Q, m+1); got {type(points).__name__} "
+            f"{getattr(points, 'shape', '')}"
+        )
     values = f(points.clone())
     try:
         values = as_float64(values, f"{name}(x)")
