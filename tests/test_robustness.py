@@ -446,3 +446,25 @@ def test_evaluate_target_names_points_that_are_not_a_tensor() -> None:
         evaluate_target(lambda x: x[:, :1], [[1.0, 0.0]])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="points must be a 2-D torch tensor"):
         evaluate_target(lambda x: x[:, :1], torch.ones(3))
+
+
+def test_a_guarantee_belongs_to_the_tokens_and_max_len_it_was_computed_for() -> None:
+    """Regression: tokens edited in place, or replaced (or a longer max_len) with
+    dataclasses.replace, kept the builder's guarantee (measured 10.2 against 0.495)."""
+    import dataclasses
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return x[:, :1]
+
+    args = {"m": 1, "eps": 0.3, "lipschitz": 1.0, "bound": 1.0, "max_len": 2}
+    prefix = pa.build_prefix(f, **args)
+    other = pa.build_prefix(lambda x: -f(x), **args)  # equal parameters, other tokens
+    assert prefix.guaranteed == other.guaranteed <= 0.3
+    assert dataclasses.replace(prefix, max_len=1).guaranteed == prefix.guaranteed
+    for change in ({"max_len": 3}, {"tokens": 2 * prefix.tokens}):
+        with pytest.raises(ValueError, match="guarantee does not apply"):
+            dataclasses.replace(prefix, **change)
+    prefix.tokens[:, -1] += 10
+    with pytest.raises(ValueError, match="guarantee does not apply"):
+        _ = prefix.guaranteed
+    assert dataclasses.replace(prefix, parameters=None).guaranteed is None

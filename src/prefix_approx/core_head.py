@@ -19,7 +19,9 @@ inverse temperature lam, lives in the prefix.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -105,6 +107,20 @@ class CorePrefix:
     ) = None
     max_len: int | None = None
 
+    def __post_init__(self) -> None:
+        # A guarantee belongs to the tokens and max_len it was computed for. The first prefix
+        # that carries a parameters object (the builder's) records them; a prefix made later
+        # with the same parameters but other tokens or a longer max_len (dataclasses.replace)
+        # is refused here, and tokens edited in place are caught when `guaranteed` is read.
+        if self.parameters is None:
+            return
+        stamp = _guarantee_stamp(self)
+        recorded = _GUARANTEE_STAMPS.get(id(self.parameters))
+        if recorded is None:
+            _record_stamp(self.parameters, stamp)
+        elif not _stamp_covers(recorded, stamp):
+            raise ValueError(_STALE_GUARANTEE)
+
     def __len__(self) -> int:
         return self.tokens.shape[0]
 
@@ -136,8 +152,17 @@ class CorePrefix:
     @property
     def guaranteed(self) -> float | None:
         """The sup error guaranteed for this prefix (results C or D, the paper's route,
-        deconvolved values), or None."""
-        return None if self.parameters is None else self.parameters.guaranteed
+        deconvolved values, designs), or None.
+
+        Raises ValueError if the tokens were edited in place after the guarantee was computed
+        (the guarantee no longer applies: rebuild, or drop it with
+        dataclasses.replace(prefix, parameters=None))."""
+        if self.parameters is None:
+            return None
+        recorded = _GUARANTEE_STAMPS.get(id(self.parameters))
+        if recorded is not None and not _stamp_covers(recorded, _guarantee_stamp(self)):
+            raise ValueError(_STALE_GUARANTEE)
+        return self.parameters.guaranteed
 
 
 class CoreHead(torch.nn.Module):
@@ -288,6 +313,46 @@ class CoreHead(torch.nn.Module):
             output=torch.zeros_like(from_prefix.output),
         )
         return merge_partial(from_prefix, from_inputs).output
+
+
+#: What each builder's guarantee was computed for: (digest of the tokens, max_len), keyed by
+#: the identity of the parameters object that holds the guarantee (not by equality: two
+#: targets can share every parameter), and dropped when that object goes.
+_GUARANTEE_STAMPS: dict[int, tuple[str, int | None]] = {}
+
+
+def _record_stamp(parameters: object, stamp: tuple[str, int | None]) -> None:
+    _GUARANTEE_STAMPS[id(parameters)] = stamp
+    weakref.finalize(parameters, _GUARANTEE_STAMPS.pop, id(parameters), None)
+
+
+_STALE_GUARANTEE = (
+    "this prefix's tokens or max_len are not the ones its guarantee was computed for (edited "
+    "in place or by dataclasses.replace): the guarantee does not apply. Rebuild the prefix, "
+    "or drop the guarantee with dataclasses.replace(prefix, parameters=None)"
+)
+
+
+def _guarantee_stamp(prefix: CorePrefix) -> tuple[str, int | None]:
+    """(digest of the tokens as float64, max_len); the digest of tokens that cannot be read
+    as a float64 array is '' (they are refused with a clear message when used)."""
+    try:
+        tokens = as_float64(prefix.tokens, "prefix.tokens")
+    except (TypeError, ValueError):
+        return ("", prefix.max_len)
+    data = tokens.detach().contiguous().cpu().numpy().tobytes()
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest() + str(tuple(tokens.shape))
+    return (digest, prefix.max_len)
+
+
+def _stamp_covers(recorded: tuple[str, int | None], stamp: tuple[str, int | None]) -> bool:
+    """True if a prefix stamped `stamp` is covered by a guarantee recorded as `recorded`: the
+    same tokens, and a max_len no longer than the recorded one (None: not yet recorded)."""
+    if recorded[0] != stamp[0]:
+        return False
+    if recorded[1] is None:
+        return True
+    return stamp[1] is not None and stamp[1] <= recorded[1]
 
 
 def _stored_tokens(prefix: CorePrefix) -> torch.Tensor:
