@@ -252,3 +252,33 @@ def test_arguments_are_checked() -> None:
         deconvolved_circle_error_bound(b, n_points=8, lam=4e4, max_len=1)
     with pytest.raises(TypeError, match="n_points"):
         deconvolved_circle_error_bound(b, n_points=8.5, lam=1.0, max_len=1)  # type: ignore[arg-type]
+
+
+def test_stated_norms_are_checked_against_the_fft_beyond_them() -> None:
+    # fourier_norms [0, 1] with tail 0 hide a cos(5 t) of size 0.5: the FFT mass beyond the
+    # stated norms exceeds the l1 tail, so the builder refuses (it used to guarantee 4.6e-4
+    # and miss f by 0.5).
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return (x[:, 0] + 0.5 * torch.cos(5 * angle(x)))[:, None]
+
+    with pytest.raises(ValueError, match="tail_bound"):
+        deconvolved_circle_prefix(f, eps=1e-3, max_len=4, fourier_norms=[0.0, 1.0], tail_bound=0.0)
+    prefix = deconvolved_circle_prefix(
+        f, eps=1.5, max_len=4, fourier_norms=[0.0, 1.0], tail_bound=0.5 + 1e-12
+    )
+    assert sup_error(f, prefix, GRID.reshape(-1, 1, 2)) <= prefix.guaranteed
+
+
+def test_bandwidth_guarantee_covers_what_the_check_lets_through() -> None:
+    # A frequency 40 of size 9e-11 under bandwidth=1: either refused, or covered.
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return (x[:, 0] + 9e-11 * torch.cos(40 * angle(x)))[:, None]
+
+    try:
+        prefix = deconvolved_circle_prefix(f, eps=3e-11, max_len=1, bandwidth=1)
+    except ValueError:
+        pass
+    else:
+        assert sup_error(f, prefix, GRID.reshape(-1, 1, 2)) <= prefix.guaranteed
+    prefix = deconvolved_circle_prefix(f, eps=1e-9, max_len=1, bandwidth=1)
+    assert sup_error(f, prefix, GRID.reshape(-1, 1, 2)) <= prefix.guaranteed

@@ -246,14 +246,27 @@ def _combined(spectrum: torch.Tensor, degree: int) -> tuple[torch.Tensor, torch.
 
 
 def _check_stated_norms(b_all: torch.Tensor, a: torch.Tensor, tail: float, slack: float) -> None:
-    """Necessary check: at P > 2K points the FFT's coefficient at n is f_n plus aliases at
-    orders >= P - K > K, so its combined norm is at most a_n + tail."""
-    excess = b_all[: a.shape[0]] - a - tail - slack
+    """Necessary check: at P > 2K points the FFT's coefficient at n (|n| < P/2) is f_n plus
+    the aliases f_m, m = n + qP, q != 0, all of order |m| >= P/2 > K; each m with |m| > K
+    lands at one index only. So for n <= K the combined norm is at most a_n + (that index's
+    aliases), for K < n < P/2 it is at most its aliases, and in all
+    sum_{n <= K} (b_n - a_n)^+ + sum_{K < n < P/2} b_n <= sum_{|m| > K} |f_m| <= tail (l1).
+    Each computed b_n is off by at most `slack` (two coefficients, each within the FFT's
+    rounding), so the sum gets `slack` per term."""
+    k = a.shape[0]
+    excess = b_all[:k] - a - tail - slack
     if float(excess.max()) > 0:
         n = int(excess.argmax())
         raise ValueError(
             f"fourier_norms are false: the FFT of f has norm {float(b_all[n]):.6g} at "
             f"frequency {n}, more than a_{n} + tail_bound = {float(a[n]) + tail:.6g}"
+        )
+    mass = float((b_all[:k] - a).clamp(min=0).sum() + b_all[k:].sum())
+    if mass > tail + b_all.shape[0] * slack:
+        raise ValueError(
+            f"tail_bound = {tail:.6g} is false (it must bound the l1 norm of f's coefficients "
+            f"beyond frequency {k - 1}): the FFT of f at {2 * b_all.shape[0]} points "
+            f"already has norms beyond fourier_norms summing to {mass:.6g}"
         )
 
 
@@ -263,11 +276,13 @@ def _check_bandwidth(
     b_all: torch.Tensor,
     degree: int,
     slack: float,
-) -> None:
-    """Necessary check that f is a trigonometric polynomial of degree <= `degree`: no FFT norm
-    above it, and f equal to its degree-`degree` interpolant at 64 seeded random angles
-    (equally spaced samples alone cannot see a frequency that aliases onto a low one)."""
-    beyond = float(b_all[degree + 1 :].max()) if b_all.shape[0] > degree + 1 else 0.0
+) -> float:
+    """Necessary check that f is a trigonometric polynomial of degree <= `degree`: FFT norms
+    above it summing to at most the tolerance 100 `slack` (rounding of f's own evaluation),
+    and f equal to its degree-`degree` interpolant at 64 seeded random angles within it
+    (equally spaced samples alone cannot see a frequency that aliases onto a low one).
+    Returns the tolerance, which the guarantee charges twice (see the caller)."""
+    beyond = float(b_all[degree + 1 :].sum()) if b_all.shape[0] > degree + 1 else 0.0
     angles = 2 * math.pi * torch.rand(64, generator=torch.Generator().manual_seed(0))
     angles = angles.to(torch.float64)
     points = torch.stack((torch.cos(angles), torch.sin(angles)), dim=1)
@@ -275,12 +290,15 @@ def _check_bandwidth(
     basis = torch.exp(1j * angles[:, None] * n[None, :].to(torch.float64))
     interpolant = (basis @ spectrum[n % spectrum.shape[0]]).real
     off_grid = float((evaluate_target(f, points) - interpolant).abs().max())
-    if max(beyond, off_grid) > 100 * slack + 1e-300:
+    tolerance = 100 * slack + 1e-300
+    if max(beyond, off_grid) > tolerance:
         raise ValueError(
             f"f is not a trigonometric polynomial of degree <= bandwidth = {degree}: its "
-            f"samples show frequencies above it (norm up to {beyond:.3g}, or a difference of "
-            f"{off_grid:.3g} from the degree-{degree} interpolant between the samples)"
+            f"samples show frequencies above it (norms summing to {beyond:.3g}, or a "
+            f"difference of {off_grid:.3g} from the degree-{degree} interpolant between the "
+            f"samples; at most {tolerance:.3g} is allowed for rounding)"
         )
+    return tolerance
 
 
 def _fewest_points(
@@ -348,15 +366,19 @@ def deconvolved_circle_prefix(
       so it is stronger than the sup-norm tail of `smooth_circle_prefix`). Then
       sup |f - p| <= sum_{M < n <= K} a_n + 2 t + rounding;
     - `bandwidth` K: f is a trigonometric polynomial of degree <= K, checked on the FFT and
-      at random angles; then sup |f - p| <= sum_{n > M} |FFT norms| + rounding.
+      at random angles to within a rounding tolerance r (FFT norms above K summing to at
+      most r, f within r of its interpolant); then
+      sup |f - p| <= sum_{n > M} |FFT norms| + 2 r + rounding (2 r covers frequencies above
+      K with l1 norm up to r, which the check lets through).
 
     `f` maps points (Q, 2) to (Q, k), float64. Returns a `CorePrefix` whose `.parameters`
     (`DeconvolutionParameters`) record M, lam, N, P, max_j |v_j| and the guarantee.
 
     Raises TypeError for a non-callable f or badly typed arguments; ValueError if neither or
-    both of fourier_norms and bandwidth are given, if the stated norms contradict the FFT, if
-    f is not of the stated bandwidth, if 2 t alone reaches eps, or if no N <= `max_tokens`
-    reaches eps (the message gives the smallest guarantee found).
+    both of fourier_norms and bandwidth are given, if the stated norms contradict the FFT
+    (a norm above a_n + t, or FFT norms beyond the stated ones summing to more than the l1
+    tail t), if f is not of the stated bandwidth, if 2 t alone reaches eps, or if no
+    N <= `max_tokens` reaches eps (the message gives the smallest guarantee found).
 
     Used in: book/beyond_saturation.ipynb.
     """
@@ -395,9 +417,18 @@ def deconvolved_circle_prefix(
     _, b_all = _combined(spectrum, n_samples // 2 - 1)
     slack = 2 * rounding + 1e-12 * float(b_all.max())
     if bandwidth is not None:
-        _check_bandwidth(f, spectrum, b_all, top, slack)
+        tolerance = _check_bandwidth(f, spectrum, b_all, top, slack)
         stated = b_all[: top + 1] + 2 * rounding  # |f_n| + |f_-n| to within rounding
-        alias = 0.0
+        # The check lets through f = q + h, deg q <= K, with out-of-band parts h of size up
+        # to `tolerance` (rounding in f's evaluation, or a small true frequency above K), so
+        # the guarantee assumes only sum_{|m| > K} |h_m| <= tolerance. Proof that 2 tolerance
+        # covers h: sup |f - p| <= sup |q - p| + sup |h|, with sup |h| <= sum |h_m| <=
+        # tolerance (through f itself); and h reaches p, hence the values g = p / rho and
+        # the stated norms of q, only through the FFT's aliases, each h_m landing at one
+        # FFT index, so by at most sum |h_m| <= tolerance over all kept and stated
+        # coefficients together (through the values). The head's term is computed from p's
+        # actual coefficients, so it needs nothing more.
+        alias = 2.0 * tolerance
     else:
         _check_stated_norms(b_all, a, tail, slack)
         stated, alias = a, tail
