@@ -415,3 +415,63 @@ def test_design_prefix_covers_a_smooth_non_polynomial_target_with_a_tail_bound()
         pa.design_prefix(
             f, eps=0.1, bound=math.e, max_len=2, harmonic_norms=parts[:2], tail_bound=0.2
         )
+
+
+def test_fixb_design_prefix_checks_stated_harmonic_norms() -> None:
+    import prefix_approx as pa
+
+    with pytest.raises(ValueError, match="harmonic_norms"):
+        pa.design_prefix(lambda x: x[:, 2:3], eps=0.9, bound=1.0, max_len=1, harmonic_norms=[0.0])
+    with pytest.raises(ValueError, match="tail_bound"):
+        pa.design_prefix(
+            lambda x: torch.exp(3 * x[:, 2:3]),
+            eps=30.0,
+            bound=25.0,
+            max_len=1,
+            harmonic_norms=[1.0],
+            tail_bound=0.1,
+        )
+    with pytest.raises(ValueError, match="mean of f"):  # max fits, the mean does not
+        pa.design_prefix(
+            lambda x: 1 + x[:, 2:3], eps=1.9, bound=2.0, max_len=1, harmonic_norms=[0.5, 1.5]
+        )
+
+
+def test_fixb_bandwidth_check_is_relative_to_bound() -> None:
+    import prefix_approx as pa
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        z = x[:, 2]
+        return (1e-6 * x[:, 0] + 1e-9 * (63 * z**5 - 70 * z**3 + 15 * z) / 8)[:, None]
+
+    with pytest.raises(ValueError, match="bandwidth"):
+        pa.design_prefix(f, eps=8e-10, bound=1.1e-6, max_len=1, bandwidth=1, deconvolve=True)
+
+
+def test_fixb_funk_hecke_ratios_large_order_finite() -> None:
+    import prefix_approx as pa
+    from prefix_approx.design_prefixes import _recurrence_ratios
+
+    for m in (1000, 10**9):
+        rho = pa.funk_hecke_ratios(1.0, m, 3).numpy()
+        assert np.isfinite(rho).all()
+        nu = (m - 1) / 2
+        assert abs(rho[1] * (2 * (nu + 1) + 1.0 / (2 * (nu + 2))) - 1) < 1e-6
+    # the recurrence agrees with scipy's ive where both work
+    for lam, m in ((50.0, 41), (3.0, 2), (400.0, 3)):
+        nu = (m - 1) / 2
+        ref = pa.funk_hecke_ratios(lam, m, 40).numpy()
+        assert np.allclose(_recurrence_ratios(lam, nu, 40), ref, rtol=1e-12, atol=1e-300)
+
+
+def test_fixb_design_error_bound_lam_and_overflow() -> None:
+    import prefix_approx as pa
+
+    with pytest.raises(ValueError, match="lam must be at most MAX_DESIGN_LAM"):
+        pa.design_error_bound(
+            [1.0], m=2, strength=2, defect=0.0, lam=6e5, n_points=10, max_len=1, bound=1.0
+        )
+    value = pa.design_error_bound(
+        [1.0], m=2, strength=2, defect=0.0, lam=1e-3, n_points=1, max_len=10**6, bound=1e308
+    )
+    assert value == math.inf

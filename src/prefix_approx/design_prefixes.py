@@ -60,8 +60,12 @@ __all__ = [
     "harmonic_sup_norms",
 ]
 
-#: Largest lam the bounds accept (scipy's ive is accurate far beyond it).
-MAX_DESIGN_LAM = 1e7
+#: Largest lam the bounds accept (`design_error_bound`, `design_prefix`): the bounds use
+#: rho_l up to ell = 2 lam, and `funk_hecke_ratios` computes at most 10^6 + 1 of them.
+MAX_DESIGN_LAM = 5e5
+
+#: Largest lam `funk_hecke_ratios` accepts (scipy's ive is accurate far beyond it).
+MAX_RATIO_LAM = 1e7
 
 #: Relative accuracy claimed for the Bessel ratios from scipy.special.ive; the bounds widen
 #: every ratio by this much (scipy documents about 1e-15 for these orders and arguments).
@@ -72,18 +76,43 @@ def funk_hecke_ratios(lam: float, m: int, n_max: int) -> torch.Tensor:
     """rho_l = I_(ell+nu)(lam) / I_nu(lam), nu = (m-1)/2, for ell = 0..n_max, shape
     (n_max+1,), float64: the factor by which the normalised kernel exp(lam <x, .>) / mu_0
     scales the degree-ell spherical harmonics on S^m (Funk-Hecke formula; Atkinson and Han
-    2012, Theorem 2.22). From scipy.special.ive. On S^1 (m = 1) these are `bessel_ratios`.
+    2012, Theorem 2.22). From scipy.special.ive; when I_nu(lam) e^-lam underflows (orders
+    far above lam, e.g. large m), from the backward recurrence
+    I_v / I_(v-1) = lam / (2 v + lam I_(v+1) / I_v) instead, so the values stay finite.
+    On S^1 (m = 1) these are `bessel_ratios`. Raises ValueError for lam > MAX_RATIO_LAM
+    (1e7) or n_max > 10^6.
 
     Used in: book/spherical_designs.ipynb.
     """
     lam = check_positive_float(lam, "lam")
     m = check_positive_int(m, "m")
     n_max = check_positive_int(n_max, "n_max", minimum=0, maximum=10**6)
-    if lam > MAX_DESIGN_LAM:
-        raise ValueError(f"lam must be at most {MAX_DESIGN_LAM:g}; got {lam:g}")
+    if lam > MAX_RATIO_LAM:
+        raise ValueError(f"lam must be at most {MAX_RATIO_LAM:g}; got {lam:g}")
     nu = (m - 1) / 2
-    orders = nu + np.arange(n_max + 1, dtype=np.float64)
-    return torch.from_numpy(ive(orders, lam) / ive(nu, lam))
+    base = float(ive(nu, lam))
+    if base >= 1e-280:
+        orders = nu + np.arange(n_max + 1, dtype=np.float64)
+        return torch.from_numpy(ive(orders, lam) / base)
+    return torch.from_numpy(_recurrence_ratios(lam, nu, n_max))
+
+
+def _recurrence_ratios(lam: float, nu: float, n_max: int) -> np.ndarray:
+    """rho_l = prod_(k=1..l) r(nu + k), r(v) = I_v(lam) / I_(v-1)(lam), by the (stable)
+    backward recurrence r(v) = lam / (2 v + lam r(v+1)), started `extra` orders above
+    nu + n_max at Amos's estimate lam / (v + sqrt(v^2 + lam^2)); the start's error
+    contracts by r(v)^2 < 1 per step."""
+    extra = 200 + min(10**6, int(40 * lam / (nu + 1)))
+    top = nu + n_max + extra
+    r = lam / (top + math.sqrt(top * top + lam * lam))
+    steps = np.empty(n_max + 1)
+    for k in range(n_max + extra, 0, -1):
+        v = nu + k
+        r = lam / (2 * v + lam * r)
+        if k <= n_max:
+            steps[k] = r
+    steps[0] = 1.0
+    return np.cumprod(steps)
 
 
 def _log_mu0(lam: float, m: int) -> float:
@@ -177,10 +206,13 @@ def _bound(
     num_error += values_bound * (tail(low) + defect * kernel_norm(0, max(low, -1)))
     inputs = 0.0
     if max_len:
-        inputs = math.exp(
-            math.log(bound) + math.log(max_len) - math.log(n_points) - _log_mu0(lam, m)
-        )
+        log_inputs = math.log(bound) + math.log(max_len) - math.log(n_points) - _log_mu0(lam, m)
+        if log_inputs > 700:  # the bound is astronomically large: no guarantee
+            return math.inf
+        inputs = math.exp(log_inputs)
     main = (num_error + bound * den_error + inputs) / (1 - den_error)
+    if lam * key_offset > 700:
+        return math.inf
     spread = math.expm1(lam * key_offset)  # s - 1 for s = exp(lam eta)
     keys = 2 * (1 + spread) * spread * (values_bound + value_error)
     return (main + value_error + keys) * (1 + 1e-12)
@@ -216,7 +248,8 @@ def design_error_bound(
 
     `value_error` bounds max_j |v_j - g(x_j)| (values computed in floating point) and
     `key_offset` bounds |k_j / lam - x_j| for the stored keys k_j; both are added as proved.
-    Returns inf when e_0 >= 1. Raises ValueError for m outside 2..3 or inconsistent sizes.
+    Returns inf when e_0 >= 1 or the bound overflows (e.g. huge `bound` * `max_len`).
+    Raises ValueError for m outside 2..3, lam > MAX_DESIGN_LAM (5e5) or inconsistent sizes.
 
     Used in: book/spherical_designs.ipynb.
     """
@@ -228,7 +261,10 @@ def design_error_bound(
     defect = check_nonnegative_float(defect, "defect")
     lam = check_positive_float(lam, "lam")
     if lam > MAX_DESIGN_LAM:
-        raise ValueError(f"lam must be at most {MAX_DESIGN_LAM:g}; got {lam:g}")
+        raise ValueError(
+            f"lam must be at most MAX_DESIGN_LAM = {MAX_DESIGN_LAM:g} (the bounds need rho_l "
+            f"up to ell = 2 lam); got {lam:g}"
+        )
     n_points = check_positive_int(n_points, "n_points")
     max_len = check_positive_int(max_len, "max_len", minimum=0, maximum=MAX_SEQUENCE_LENGTH)
     bound = check_positive_float(bound, "bound")
@@ -348,6 +384,33 @@ def _check_bound(values: np.ndarray, bound: float) -> None:
         raise ValueError(f"|f| reaches {largest:.6g} at a design point, above bound = {bound}")
 
 
+def _check_norms(
+    values: np.ndarray, norms: np.ndarray, tail: float, design: SphericalDesign
+) -> None:
+    """Necessary checks of the caller's `harmonic_norms` a_l and `tail_bound` tau on the
+    values f(x_j) at the design's points (strength t, defects D_l <= delta):
+    max_j |f(x_j)| <= sum_l a_l + tau, and |Q[f]| <= a_0 + tau + sum_(1<=l<=t) a_l delta
+    + sum_(l>t) a_l (as |Q[f_l]| <= D_l ||f_l||_2 for l <= t); both with rounding slack."""
+    total = float(norms.sum()) + tail
+    slack = 1e-9 * total + 1e-300
+    largest = float(np.linalg.norm(values, axis=1).max())
+    if largest > total + slack:
+        raise ValueError(
+            f"|f| reaches {largest:.6g} at a design point, above sum(harmonic_norms) + "
+            f"tail_bound = {total:.6g}: the harmonic_norms/tail_bound given do not bound f"
+        )
+    t = design.strength
+    low = norms[1 : t + 1].sum() * design.defect
+    mean_allowed = float(norms[0] + tail + low + norms[t + 1 :].sum())
+    mean = float(np.linalg.norm(values.mean(axis=0)))
+    if mean > mean_allowed + slack:
+        raise ValueError(
+            f"the mean of f over a design is {mean:.6g}, above harmonic_norms[0] + tail_bound "
+            f"(+ certified defect) = {mean_allowed:.6g}: the harmonic_norms/tail_bound given "
+            "do not bound f"
+        )
+
+
 def _check_bandwidth(
     f: Callable[[torch.Tensor], torch.Tensor],
     nodes: SphericalDesign,
@@ -365,7 +428,7 @@ def _check_bandwidth(
     total = sum(p[0] for p in parts)
     slack = sum(np.linalg.norm(p[1], axis=1) for p in parts) + errors.sum()
     gap = np.linalg.norm(evaluate_target(f, test).numpy() - total, axis=1)
-    allowed = slack + 1e-9 * (1 + bound)
+    allowed = slack + 1e-9 * bound  # relative to the target's scale
     if (gap > allowed).any():
         raise ValueError(
             f"f is not a polynomial of degree <= bandwidth = {degree}: at a random point it "
@@ -453,7 +516,11 @@ def design_prefix(
       A smooth f that is not a polynomial is covered this way: the values f(x_j) differ from
       those of its truncation p by at most tau, and the head averages them with weights of
       sum at most 1, so the guarantee is the bound for p (with sup |p| <= bound + tau) plus
-      2 tau (remark after corollary cor-design-rate in the chapter).
+      2 tau (remark after corollary cor-design-rate in the chapter). The norms and tau
+      remain the caller's responsibility: the builder only checks, as necessary conditions
+      on the design points it evaluates anyway, that max |f(x_j)| <= sum_l a_l + tau and
+      that the mean of f over the design is within a_0 + tau (+ the certified defect), and
+      raises ValueError naming harmonic_norms/tail_bound otherwise.
     Values are f(x_j) (theorem thm-design-values), or with `deconvolve=True` (which needs
     `bandwidth`) g(x_j) = sum_l f_l(x_j) / rho_l (theorem thm-design-deconvolved).
 
@@ -587,6 +654,8 @@ def _finish(
     else:
         value_tensor = evaluate_target(f, design.points.clone())
         _check_bound(value_tensor.numpy(), bound)
+        if analysis is None:
+            _check_norms(value_tensor.numpy(), norms, tail, design)
     prefix = core_prefix(design.points, value_tensor, lam)
     offset = _key_offset(points)
     guaranteed = (
