@@ -37,9 +37,12 @@ import torch
 from scipy.optimize import OptimizeResult, minimize
 
 from ._validation import (
+    SPHERE_TOLERANCE,
     ArrayLike,
+    _source_float_eps,
     as_float64,
     check_flag,
+    check_on_sphere,
     check_positive_float,
     check_positive_int,
     check_seed,
@@ -66,10 +69,23 @@ _TINY = 1e-300
 #: before refusing: 2^26 float64 numbers are 512 MiB.
 MAX_DEFECT_ELEMENTS = 2**26
 
+#: Default work budget of `design_defects`, in units of N^2 (t + 1) (about 60 ns each on the
+#: machine the package was calibrated on, so about 15 s; 1000 points at t = 400 is 4e8).
+DEFECT_MAX_WORK = 2.5e8
+#: Default work budget of `compute_spherical_design`: max_iter times the operations of one
+#: energy evaluation (`_energy_operations`, about 10 ns each when calibrated, so about 30 s
+#: if every iteration is used; t = 10 on S^2 at the default max_iter is 2.3e9).
+DESIGN_MAX_WORK = 3e9
+#: Most decimal digits `harmonic_dimension` computes exactly (comb of that size takes ~0.1 s).
+MAX_DIMENSION_DIGITS = 10_000
+
 
 def harmonic_dimension(m: int, degree: int) -> int:
     """Dimension of the space of spherical harmonics of degree `degree` on S^m:
     C(ell+m, m) - C(ell+m-2, m), so 2l+1 on S^2 and (ell+1)^2 on S^3.
+
+    Raises ValueError when the exact dimension would have more than MAX_DIMENSION_DIGITS
+    (10000) decimal digits (an exact binomial of that size takes seconds to minutes).
 
     Used in: book/spherical_designs.ipynb.
     """
@@ -77,7 +93,24 @@ def harmonic_dimension(m: int, degree: int) -> int:
     degree = check_positive_int(degree, "degree", minimum=0)
     if degree < 2:
         return 1 if degree == 0 else m + 1
+    digits = (
+        math.lgamma(degree + m + 1) - math.lgamma(m + 1) - math.lgamma(degree + 1)
+    ) / math.log(10)
+    if digits > MAX_DIMENSION_DIGITS:
+        raise ValueError(
+            f"harmonic_dimension(m={m}, degree={degree}) has about {digits:.3g} decimal digits, "
+            f"more than the {MAX_DIMENSION_DIGITS} this function computes exactly; lower m or "
+            "degree (its natural logarithm is log(2 degree + m - 1) + lgamma(degree + m - 1) "
+            "- lgamma(degree + 1) - lgamma(m))"
+        )
     return math.comb(degree + m, m) - math.comb(degree + m - 2, m)
+
+
+def _check_budget(max_work: object) -> float:
+    """`max_work` as a float > 0 (math.inf allowed: no limit), else TypeError/ValueError."""
+    if max_work == math.inf and not isinstance(max_work, bool):
+        return math.inf
+    return check_positive_float(max_work, "max_work")
 
 
 # ----------------------------------------------------------------- ball arithmetic
@@ -197,8 +230,10 @@ def _gram_balls(a: Ball, b: Ball) -> Ball:
     return mid, rad * (1 + 2 * gamma) * _INFLATE + _TINY
 
 
-def _check_points(points: ArrayLike, name: str = "points") -> np.ndarray:
-    """Points (N, m+1), m >= 2, within 1e-9 of the unit sphere, as a float64 array."""
+def _check_points(points: ArrayLike, name: str = "points") -> tuple[np.ndarray, bool]:
+    """Points (N, m+1), m >= 2, as a float64 array (converted exactly), on the unit sphere
+    within the rounding of their dtype (1e-9 for float64, 32 ulp for narrower floats, as
+    `as_sphere_points`), and whether they came in a float type narrower than float64."""
     array = as_float64(points, name, ndim=2)
     if array.shape[1] < 3:
         raise ValueError(
@@ -207,10 +242,21 @@ def _check_points(points: ArrayLike, name: str = "points") -> np.ndarray:
         )
     if array.shape[0] == 0:
         raise ValueError(f"{name} is empty: give at least one point")
-    norms = torch.linalg.vector_norm(array, dim=1)
-    if float((norms - 1).abs().max()) > 1e-9:
-        raise ValueError(f"{name} must lie on the unit sphere (norm 1 within 1e-9)")
-    return array.numpy()
+    source = _source_float_eps(points)
+    check_on_sphere(array, name, tol=max(SPHERE_TOLERANCE, 32 * source))
+    return array.numpy(), bool(source > np.finfo(np.float64).eps)
+
+
+def _normalised_points(points: np.ndarray) -> Ball:
+    """Balls around y = fl(x / fl(sqrt(fl(sum x^2)))) that contain the exact unit vectors
+    x / |x|: |fl(sum x^2) - |x|^2| <= gamma_(d+1) |x|^2 (squares and sum), the square root and
+    the division add a unit roundoff each, so |y_i - x_i/|x|| <= (gamma/2 + 2u) |y_i| up to
+    second-order terms, which the factor 1.1 covers (for narrow-dtype input, whose norms
+    are off by ~1e-7 and would otherwise widen every ball to that size)."""
+    d = points.shape[1]
+    gamma = 1.01 * (d + 1) * _U
+    unit = points / np.sqrt((points * points).sum(axis=1))[:, None]
+    return unit, (1.1 * (gamma / 2 + 2 * _U)) * np.abs(unit) * _INFLATE + _TINY
 
 
 def _cosine_coefficients(m: int, ell: int) -> np.ndarray:
@@ -256,7 +302,7 @@ def _cosine_sums(gram: Ball, t: int) -> list[Ball]:
     return sums
 
 
-def design_defects(points: ArrayLike, t: int) -> torch.Tensor:
+def design_defects(points: ArrayLike, t: int, *, max_work: float = DEFECT_MAX_WORK) -> torch.Tensor:
     """Certified upper bounds on the defects D_1(X), ..., D_t(X), shape (t,), float64, of the
     equal-weight rule on the unit vectors x_i / |x_i| of `points` (N, m+1), m >= 2: for every
     polynomial p of degree <= t, |Q(p) - I(p)| <= ||p - I(p)||_2 sqrt(sum_l D_l^2), and D_l
@@ -265,16 +311,21 @@ def design_defects(points: ArrayLike, t: int) -> torch.Tensor:
     Computed from the Gram sums D_l^2 = dim_l / N^2 sum_ij P_l(<x_i, x_j>), with P_l written
     as a convex combination of cos(j theta) and every rounding enclosed by ball arithmetic
     (Rump 1999). For a design the sums vanish up to rounding, so the bounds are about the
-    square root of the rounding (1e-7 to 1e-6), not zero. Raises ValueError for points off
-    the sphere, on S^1, or needing more than MAX_DEFECT_ELEMENTS numbers of work space.
+    square root of the rounding (1e-7 to 1e-6), not zero. Points in a narrower float type
+    (float32) are checked against the sphere within 32 units in their last place and the
+    bounds hold for the exact unit vectors x / |x| of the stored values. Raises ValueError
+    for points off the sphere, on S^1, needing more than MAX_DEFECT_ELEMENTS numbers of
+    work space, or work N^2 (t + 1) above `max_work` (default DEFECT_MAX_WORK = 2.5e8,
+    about 15 s; pass a larger max_work, or math.inf, to accept a longer run).
 
     Source: the definition of Delsarte, Goethals and Seidel (1977); the bound is the book's
     (chapter "Smooth targets on every sphere", lemma lem-design-defect).
 
     Used in: book/spherical_designs.ipynb.
     """
-    array = _check_points(points)
+    array, narrow = _check_points(points)
     t = check_positive_int(t, "t", maximum=400)
+    max_work = _check_budget(max_work)
     n, d = array.shape
     m = d - 1
     work = 8 * n * n
@@ -283,7 +334,15 @@ def design_defects(points: ArrayLike, t: int) -> torch.Tensor:
             f"design_defects would hold about {work:.3g} numbers (8 N^2) at once, more than "
             f"{MAX_DEFECT_ELEMENTS}; ask for fewer points"
         )
-    unit = _unit_points(array)
+    operations = float(n) * n * (t + 1)
+    if operations > max_work:
+        raise ValueError(
+            f"design_defects of {n} points at t = {t} is about {operations:.3g} units of work "
+            f"(N^2 (t + 1); roughly {operations * 6e-8:.3g} s at 60 ns each), more than "
+            f"max_work = {max_work:.3g}; lower t or the number of points, or pass a larger "
+            "max_work (math.inf for no limit) to accept the longer run"
+        )
+    unit = _normalised_points(array) if narrow else _unit_points(array)
     sums = _cosine_sums(_gram_balls(unit, unit), t)
     out = []
     for ell in range(1, t + 1):
@@ -347,6 +406,16 @@ def _energy_torch(v: torch.Tensor, m: int, t: int) -> torch.Tensor:
     return total
 
 
+def _energy_operations(m: int, n: int, t: int) -> float:
+    """Rough operations (about 10 ns each) of one evaluation of `_energy_torch` and its
+    gradient for n points at strength t, calibrated on small cases: the harmonics on S^2
+    cost about 3 n (t+1)^2, the Gram recurrence on S^3 about 1.2 n^2 t, plus a fixed
+    overhead per degree."""
+    if m == 2:
+        return 3.0 * n * (t + 1) ** 2 + 5e4 * (t + 1)
+    return 1.2 * n * n * t + 1e4 * (t + 5)
+
+
 def _start_points(m: int, n: int, seed: int) -> torch.Tensor:
     """Fibonacci points on S^2; seeded random points on S^3 (there is no spiral there)."""
     if m == 2:
@@ -362,6 +431,7 @@ def compute_spherical_design(
     seed: int = 0,
     max_iter: int = 4000,
     target_energy: float = 1e-20,
+    max_work: float = DESIGN_MAX_WORK,
 ) -> SphericalDesign:
     """Build a numerical t-design on S^m (m = 2 or 3) by minimising the design energy
     A_t(X) = sum_(ell=1..t) D_l(X)^2 over the points with scipy's L-BFGS-B (the standard
@@ -370,7 +440,11 @@ def compute_spherical_design(
     energy falls below `target_energy` (a defect of about its square root) or `max_iter`
     iterations; the result is then certified by `design_defects`. Deterministic for fixed
     arguments (torch runs on one thread meanwhile). Default sizes: ceil((t+1)^2/2) + t
-    points on S^2. Raises ValueError past 1000 points on S^3 or 20000 on S^2.
+    points on S^2. Raises ValueError past 1000 points on S^3 or 20000 on S^2, and when
+    max_iter times the estimated operations of one energy evaluation (about 3 N (t+1)^2 on
+    S^2, 1.2 N^2 t on S^3, plus per-degree overhead; see `_energy_operations`) exceeds
+    `max_work` (default DESIGN_MAX_WORK = 3e9, about 30 s if every iteration runs; lower
+    max_iter or pass a larger max_work, math.inf for no limit, to accept a longer run).
 
     Used in: book/spherical_designs.ipynb.
     """
@@ -383,6 +457,16 @@ def compute_spherical_design(
     limit = 20_000 if m == 2 else 1000
     if n > limit:
         raise ValueError(f"a design of {n} points on S^{m} is more than this builder's {limit}")
+    max_work = _check_budget(max_work)
+    operations = max_iter * _energy_operations(m, n, t)
+    if operations > max_work:
+        raise ValueError(
+            f"compute_spherical_design(t={t}, m={m}) with {n} points and max_iter = {max_iter} "
+            f"could take about {operations:.3g} operations (max_iter x one energy evaluation; "
+            f"roughly {operations * 1e-8:.3g} s at 10 ns each), more than max_work = "
+            f"{max_work:.3g}; lower t, n_points or max_iter, or pass a larger max_work "
+            "(math.inf for no limit) to accept the longer run"
+        )
     start = _start_points(m, n, seed).numpy().ravel()
 
     def energy_and_gradient(flat: np.ndarray) -> tuple[float, np.ndarray]:
@@ -426,7 +510,8 @@ def _certified(
     points: torch.Tensor, t: int, defects: torch.Tensor | None = None
 ) -> SphericalDesign:
     if defects is None:
-        defects = design_defects(points, t)
+        # the caller has accepted the cost of building the design; certifying it is cheaper
+        defects = design_defects(points, t, max_work=math.inf)
     defect = float(torch.sqrt((defects**2).sum())) * (1 + 1e-14)
     return SphericalDesign(points=points, strength=t, defects=defects, defect=defect)
 
