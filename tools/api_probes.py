@@ -5617,6 +5617,194 @@ def report(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@family
+def newest_module_probes() -> None:
+    """Deconvolution, spherical designs and prefixes on designs (chapters 7 and 8): the
+    newcomer review's silent wrong answers, runaways and unclear errors, one probe each."""
+
+    def angle(x: torch.Tensor) -> torch.Tensor:
+        return torch.atan2(x[:, 1], x[:, 0])
+
+    def measured_ok(f: Callable, prefix_call: Callable, m: int) -> Callable[[], object]:
+        def run() -> object:
+            prefix = prefix_call()
+            if m == 1:
+                x = api("circle_points")(4000, offset=1e-3)[:, None]
+            else:
+                x = api("random_sphere_points")(8000, m, seed=5)[:, None]
+            return (api("sup_error")(f, prefix, x), prefix.guaranteed)
+
+        return run
+
+    def holds(result: object) -> tuple[bool, str]:
+        measured, guaranteed = result  # type: ignore[misc]
+        return (measured <= guaranteed, f"measured {measured:.3g} <= guaranteed {guaranteed:.3g}")
+
+    def cos5(x: torch.Tensor) -> torch.Tensor:
+        return (x[:, 0] + 0.5 * torch.cos(5 * angle(x)))[:, None]
+
+    probe(
+        "deconvolved_circle_prefix.false-tail",
+        "deconvolved_circle_prefix",
+        "stated norms [0, 1] and tail 0 for cos t + 0.5 cos 5t: refused (measured 0.5 before)",
+        lambda: api("deconvolved_circle_prefix")(
+            cos5, eps=1e-3, max_len=4, fourier_norms=[0.0, 1.0], tail_bound=0.0
+        ),
+        Error(("tail_bound", "fourier_norms")),
+    )
+
+    def tiny40(x: torch.Tensor) -> torch.Tensor:
+        return (x[:, 0] + 9e-11 * torch.cos(40 * angle(x)))[:, None]
+
+    probe(
+        "deconvolved_circle_prefix.hidden-frequency",
+        "deconvolved_circle_prefix",
+        "bandwidth 1 with a 9e-11 cos 40t hidden: a guarantee that holds, or a refusal",
+        measured_ok(
+            tiny40,
+            lambda: api("deconvolved_circle_prefix")(tiny40, eps=1e-9, max_len=1, bandwidth=1),
+            1,
+        ),
+        Check(holds),
+    )
+    probe(
+        "deconvolved_circle_prefix.exp-sin-holds",
+        "deconvolved_circle_prefix",
+        "e^{sin t} with exact norms, eps 1e-6: measured <= guaranteed",
+        measured_ok(
+            lambda x: torch.exp(x[:, 1:2]),
+            lambda: api("deconvolved_circle_prefix")(
+                lambda x: torch.exp(x[:, 1:2]),
+                eps=1e-6,
+                max_len=3,
+                fourier_norms=api("exp_sin_fourier_norms")(40)[0],
+                tail_bound=api("exp_sin_fourier_norms")(40)[1],
+            ),
+            1,
+        ),
+        Check(holds),
+    )
+    design_prefix = "design_prefix"
+    probe(
+        "design_prefix.false-norms",
+        design_prefix,
+        "harmonic_norms [0] for x_3: refused (measured 0.94 against 0.38 before)",
+        lambda: api(design_prefix)(
+            lambda x: x[:, 2:3], eps=0.9, bound=1.0, max_len=1, harmonic_norms=[0.0]
+        ),
+        Error(("harmonic_norms", "tail_bound")),
+    )
+    probe(
+        "design_prefix.false-tail",
+        design_prefix,
+        "exp(3 x_3) with norms [1] and tail 0.1: refused (measured 17.4 against 9.8 before)",
+        lambda: api(design_prefix)(
+            lambda x: torch.exp(3 * x[:, 2:3]),
+            eps=30.0,
+            bound=25.0,
+            max_len=1,
+            harmonic_norms=[1.0],
+            tail_bound=0.1,
+        ),
+        Error(("harmonic_norms", "tail_bound")),
+    )
+
+    def small_scale(x: torch.Tensor) -> torch.Tensor:
+        z = x[:, 2]
+        return (1e-6 * x[:, 0] + 1e-9 * (63 * z**5 - 70 * z**3 + 15 * z) / 8)[:, None]
+
+    probe(
+        "design_prefix.small-scale-degree",
+        design_prefix,
+        "a 1e-9 degree-5 part under bandwidth 1 at scale 1e-6: refused or a guarantee that holds",
+        lambda: api(design_prefix)(
+            small_scale, eps=8e-10, bound=1.1e-6, max_len=1, bandwidth=1, deconvolve=True
+        ),
+        Error(("bandwidth",), otherwise=lambda r: False),
+    )
+    probe(
+        "design_prefix.honest-holds",
+        design_prefix,
+        "x_1 x_2 + x_3 with bandwidth 2, eps 0.3: measured <= guaranteed",
+        measured_ok(
+            lambda x: (x[:, 0] * x[:, 1] + x[:, 2])[:, None],
+            lambda: api(design_prefix)(
+                lambda x: (x[:, 0] * x[:, 1] + x[:, 2])[:, None],
+                eps=0.3,
+                bound=1.5,
+                max_len=4,
+                bandwidth=2,
+            ),
+            2,
+        ),
+        Check(holds),
+    )
+    for m in (1000, 10**9):
+        probe(
+            f"funk_hecke_ratios.m={m}",
+            "funk_hecke_ratios",
+            f"ratios at lam = 1 on S^{m}: finite, decreasing, in (0, 1] (NaN before)",
+            lambda m=m: api("funk_hecke_ratios")(1.0, m, 3),
+            Check(
+                lambda r: (
+                    bool(torch.isfinite(r).all() and (r > 0).all() and (r <= 1).all()),
+                    str(r.tolist()),
+                )
+            ),
+        )
+    probe(
+        "design_error_bound.lam=6e5",
+        "design_error_bound",
+        "lam above the real limit: an error naming lam",
+        lambda: api("design_error_bound")(
+            [1.0], m=2, strength=2, defect=0.0, lam=6e5, n_points=10, max_len=1, bound=1.0
+        ),
+        Error(("lam",)),
+    )
+    probe(
+        "design_error_bound.bound=1e308",
+        "design_error_bound",
+        "bound 1e308 with max_len 1e6: inf (no guarantee) or a clear error, not OverflowError",
+        lambda: api("design_error_bound")(
+            [1.0], m=2, strength=2, defect=0.0, lam=1e-3, n_points=1, max_len=10**6, bound=1e308
+        ),
+        Error(("bound", "max_len"), otherwise=lambda r: r == math.inf),
+    )
+    probe(
+        "design_defects.2896-points-t=400",
+        "design_defects",
+        "2896 points at t = 400 (minutes before): refused with the estimated work",
+        lambda: api("design_defects")(api("random_sphere_points")(2896, 2, seed=0), 400),
+        Error(("max_work", "t", "points", *SIZE_WORDS), size=True),
+    )
+    probe(
+        "compute_spherical_design.t=60",
+        "compute_spherical_design",
+        "t = 60 (1891 points, minutes before): refused with the estimated work",
+        lambda: api("compute_spherical_design")(60),
+        Error(("max_work", "t", *SIZE_WORDS), size=True),
+    )
+    probe(
+        "harmonic_dimension.huge",
+        "harmonic_dimension",
+        "l = m = 10^6 (71 s before): refused with the size",
+        lambda: api("harmonic_dimension")(10**6, 10**6),
+        Error(("ell", "m", "l", "digits"), size=True),
+    )
+
+    def float32_points() -> object:
+        x = api("spherical_design")(4).points.float()
+        return api("design_defects")(x / x.norm(dim=1, keepdim=True), 4)
+
+    probe(
+        "design_defects.float32",
+        "design_defects",
+        "float32 unit vectors of a 4-design: small certified defects (refused before)",
+        float32_points,
+        Check(lambda r: (bool(torch.as_tensor(r).max() < 1e-5), str(r)[:80])),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="run only probes whose id or public name contains this")
