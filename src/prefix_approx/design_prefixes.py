@@ -587,21 +587,19 @@ def design_prefix(
                 break
             ratios_low = _ratios(float(lam), m, t).lower[: degree + 1] if deconvolve else None
             value_error = estimate / float(ratios_low.min()) if ratios_low is not None else 0.0
-            value = (
-                _bound(
-                    norms,
-                    m=m,
-                    strength=t,
-                    defect=design.defect,
-                    lam=float(lam),
-                    n_points=len(design),
-                    max_len=max_len,
-                    bound=bound + tail,
-                    deconvolve=deconvolve,
-                    value_error=value_error,
-                    key_offset=offset,
-                )
-                + 2 * tail
+            value = _bound_with_tail(
+                norms,
+                tail=tail,
+                m=m,
+                strength=t,
+                defect=design.defect,
+                lam=float(lam),
+                n_points=len(design),
+                max_len=max_len,
+                bound=bound,
+                deconvolve=deconvolve,
+                value_error=value_error,
+                key_offset=offset,
             )
             best = min(best, value)
             if value <= eps:
@@ -615,6 +613,14 @@ def design_prefix(
         f"the best bound found is {best:.3g} (largest shipped strength "
         f"{max(fitting)}, {sizes[max(fitting)]} points)"
     )
+
+
+def _bound_with_tail(norms: np.ndarray, *, tail: float, bound: float, **kwargs: object) -> float:
+    """`_bound` for the truncation p = f_0 + ... + f_M of a target f with sup |f - p| <= tail:
+    values f(x_j) move the output by at most tail (the head's weights are positive and sum to
+    at most 1), f is within tail of p, and sup |p| <= bound + tail; so the bound for p with
+    bound + tail, plus 2 tail (remark after corollary cor-design-rate)."""
+    return _bound(norms, bound=bound + tail, **kwargs) + 2 * tail  # type: ignore[arg-type]
 
 
 def _finish(
@@ -658,21 +664,19 @@ def _finish(
             _check_norms(value_tensor.numpy(), norms, tail, design)
     prefix = core_prefix(design.points, value_tensor, lam)
     offset = _key_offset(points)
-    guaranteed = (
-        _bound(
-            norms,
-            m=m,
-            strength=design.strength,
-            defect=design.defect,
-            lam=lam,
-            n_points=len(design),
-            max_len=max_len,
-            bound=bound + tail,
-            deconvolve=deconvolve,
-            value_error=value_error,
-            key_offset=offset,
-        )
-        + 2 * tail
+    guaranteed = _bound_with_tail(
+        norms,
+        tail=tail,
+        m=m,
+        strength=design.strength,
+        defect=design.defect,
+        lam=lam,
+        n_points=len(design),
+        max_len=max_len,
+        bound=bound,
+        deconvolve=deconvolve,
+        value_error=value_error,
+        key_offset=offset,
     )
     if guaranteed > eps:
         return None
