@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 from pathlib import Path
@@ -10,6 +12,7 @@ import matplotlib as mpl
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import prefix_approx
 from prefix_approx import (
@@ -20,7 +23,7 @@ from prefix_approx import (
     smallest_text_pt,
     use_book_style,
 )
-from prefix_approx.plotting import COLUMN_WIDTH_IN, DPI, MIN_FONT_PT
+from prefix_approx.plotting import COLUMN_WIDTH_IN, DPI, MIN_FONT_PT, PHONE_WIDTH_IN
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 
@@ -163,7 +166,14 @@ def test_notebook_figures_record_their_smallest_text_and_resolution() -> None:
         for output in cell.outputs
         if "image/png" in output.get("data", {})
     ]
+    phones = [entry.pop("phone") for entry in recorded]
     assert recorded == [
         {"min_text_pt": 7.5, "dpi": float(DPI)},
         {"min_text_pt": float(MIN_FONT_PT), "dpi": float(DPI)},
     ]
+    # Beside each figure, its phone rendering (phone_version): a PNG at most the phone's width
+    assert [(p["min_text_pt"], p["dpi"]) for p in phones] == [(7.5, DPI), (MIN_FONT_PT, DPI)]
+    for phone in phones:
+        with Image.open(io.BytesIO(base64.b64decode(phone["png"]))) as image:
+            # (a tight box: at most the width plus 0.1 inch of padding on each side)
+            assert 0.8 * PHONE_WIDTH_IN < image.size[0] / DPI <= PHONE_WIDTH_IN + 0.22

@@ -52,11 +52,22 @@ Valid, accessible HTML
 - In dark mode the statements index (prf-prf.html) kept basic.css's light grey letter rows
   under light text (axe: color-contrast, serious); `book_html.css` gives them the theme's
   surface colour.
+- sphinx-proof puts a statement's name in parentheses, so a name ending in a parenthesis of
+  its own nested them ("Lemma 3.1 (The core head (our version of the paper's Lemma 3))"); the
+  inner one follows the name instead ("Lemma 3.1 (The core head): our version of ...").
+- A paragraph of bold text alone reads as a heading; it gets the class `book-bold-heading`,
+  which print keeps with what follows, as it keeps headings (`book_reader.css`).
 - Captions are numbered "Figure 6.2: ..." (Sphinx writes "Figure 6.2 ...", and numfig_format
   would put the colon into every reference to the figure too); statement and exercise titles
   keep their own form ("Definition 1.1 (Name)", "Exercise 1.1").
-- Every figure links to its own image file: on a phone the column shows a figure at about
-  half its size (its smallest text near 5.5 pt), and a tap opens it at full resolution.
+- Every figure links to its own image file, and a tap opens it at full resolution.
+- Phones get their own rendering of each figure. On a phone the column shows a figure at
+  about half its size, its smallest text near 5.5 pt. `prefix_approx.use_book_style` stores,
+  in each figure output's metadata, a second PNG laid out for a phone's column
+  (`prefix_approx.phone_version`). Here that PNG is written beside the figure's image
+  (`_images/<hash>-phone.png`), and the image becomes a `<picture>` whose source shows it
+  under `prefix_approx.plotting.PHONE_MEDIA`. Print and wider screens keep the column
+  rendering.
 - The site's root `index.html` is Jupyter Book's bare redirect to the first chapter, with no
   icon link, so a browser asks the server for `/favicon.ico` and gets a 404 (intermittently:
   only when it asks before the redirect). The book's favicon is written there as an ICO
@@ -66,6 +77,7 @@ Valid, accessible HTML
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import re
@@ -75,6 +87,8 @@ from urllib.parse import unquote, urlsplit
 
 from docutils import nodes
 from sphinx.application import Sphinx
+
+from prefix_approx.plotting import PHONE_MEDIA
 
 STATIC = Path(__file__).resolve().parent.parent / "_static"
 
@@ -194,11 +208,34 @@ def _fix_body(
         return match.group(0)
 
     body = _TITLE_ID.sub(drop_repeated_title_id, body)
+    body = _NESTED_TITLE.sub(_unnest_title, body)
     body = body.replace('role="doc-biblioentry"', 'role="listitem"')
+    body = _BOLD_PARAGRAPH.sub(r'<p class="book-bold-heading">\1</p>', body)
     body = _CAPTION_NUMBER.sub(r"\1: </span>\2", body)
-    body = _IMAGE.sub(_link_image_to_itself, body)
+    phones = _write_phone_figures(app, pagename)
+    body = _IMAGE.sub(lambda match: _link_image_to_itself(match, phones), body)
     context["body"] = body
 
+
+# A statement's title whose name ends with a parenthesis of its own: sphinx-proof wraps the
+# name in parentheses, "Lemma 3.1 (The core head (our version of the paper's Lemma 3))".
+_NESTED_TITLE = re.compile(
+    r'(<p class="admonition-title"[^>]*><span class="caption-number">[^<]*</span>\s*)'
+    r"\(((?:(?!</p>).)*?)\s*\(([^()<>]*)\)\)</p>",
+    re.S,
+)
+
+
+def _unnest_title(match: re.Match[str]) -> str:
+    """ "Lemma 3.1 (The core head (our version of ...))" becomes "Lemma 3.1 (The core head):
+    our version of ...", the provenance after the name."""
+    head, name, provenance = match.groups()
+    return f'{head}({name})<span class="book-provenance">: {provenance}</span></p>'
+
+
+# A paragraph of bold text alone (a module's name in the package catalogue) reads as a heading;
+# print keeps it with what follows (book_reader.css) by this class.
+_BOLD_PARAGRAPH = re.compile(r"<p>(<strong>(?:(?!</strong>|</p>).)*</strong>:?)</p>", re.S)
 
 # Sphinx writes a caption's number as "Figure 6.2 " and the caption after it; the book's
 # captions read "Figure 6.2: ...", as readers of papers expect. Only a caption's number, which
@@ -213,15 +250,46 @@ _CAPTION_NUMBER = re.compile(
 _IMAGE = re.compile(r'(<a\s[^>]*>\s*)?(<img\s[^>]*\bsrc="([^"]*_images/[^"]+)"[^>]*>)')
 
 
-def _link_image_to_itself(match: re.Match[str]) -> str:
-    """Wrap a figure in a link to its own file: on a phone the column shows it at about half
-    its size, and a tap opens it at full resolution (every figure is 200 dpi)."""
+def _write_phone_figures(app: Sphinx, pagename: str) -> set[str]:
+    """Write the phone rendering of each figure of the page's notebook beside the figure's
+    image, as `_images/<hash>-phone.png` (hash: the figure image's name); return the hashes.
+
+    The notebook is the executed copy when the build executed it, else the source."""
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    source = Path(app.srcdir) / f"{pagename}.ipynb"
+    notebook = executed if executed.is_file() else source
+    if not notebook.is_file():
+        return set()
+    images = Path(app.outdir) / "_images"
+    written = set()
+    for cell in json.loads(notebook.read_text(encoding="utf-8")).get("cells", []):
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            recorded = output.get("metadata", {}).get("image/png", {}).get("prefix_approx", {})
+            phone = recorded.get("phone", {}).get("png")
+            if not (png and phone):
+                continue
+            digest = hashlib.sha256(base64.b64decode(png)).hexdigest()
+            images.mkdir(parents=True, exist_ok=True)
+            (images / f"{digest}-phone.png").write_bytes(base64.b64decode(phone))
+            written.add(digest)
+    return written
+
+
+def _link_image_to_itself(match: re.Match[str], phones: set[str]) -> str:
+    """Wrap a figure in a link to its own file (a tap opens it at full resolution), and show
+    its phone rendering, where there is one, under `PHONE_MEDIA`."""
     if match.group(1):
         return match.group(0)
+    image, src = match.group(2), match.group(3)
+    path = PurePosixPath(src)
+    if path.stem in phones:
+        phone = html.escape(str(path.with_name(f"{path.stem}-phone.png")), quote=True)
+        image = f'<picture><source media="{PHONE_MEDIA}" srcset="{phone}">{image}</picture>'
     return (
-        f'<a class="reference internal image-reference book-figure-full" href="{match.group(3)}"'
+        f'<a class="reference internal image-reference book-figure-full" href="{src}"'
         ' title="Open the figure at full resolution">'
-        f"{match.group(2)}</a>"
+        f"{image}</a>"
     )
 
 

@@ -103,7 +103,14 @@ from .paper_route import (
     paper_route_prefix,
     vmf_mean_distance_bound,
 )
-from .plotting import figure_size, smallest_text_pt, use_book_style
+from .plotting import (
+    figure_legend,
+    figure_size,
+    panel_legend,
+    phone_version,
+    smallest_text_pt,
+    use_book_style,
+)
 from .reproducibility import (
     CHAPTER_MEMORY_BUDGET_MIB,
     CHAPTER_SECONDS_BUDGET,
@@ -207,6 +214,7 @@ __all__ = [
     "execute_and_measure",
     "exp_sin_fourier_norms",
     "fibonacci_sphere",
+    "figure_legend",
     "figure_size",
     "funk_hecke_ratios",
     "gather_prefix_length",
@@ -236,11 +244,13 @@ __all__ = [
     "nearest_point",
     "package_versions",
     "packing_number_lower_bound",
+    "panel_legend",
     "paper_prefix_length_exponent",
     "paper_route_error_bound",
     "paper_route_parameters",
     "paper_route_prefix",
     "peak_memory_mib",
+    "phone_version",
     "prefix_weight_upper_bound",
     "public_objects",
     "random_sphere_points",
