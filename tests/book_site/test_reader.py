@@ -4,7 +4,8 @@
   sidebar toggles open the chapter list and the page's contents.
 - Nothing runs off the article at 390 and 1400 px, except inside a visible scroll container.
 - Every figure of a chapter has a caption, a number ("Figure N.M:") and alt text; its smallest
-  text, measured at its displayed size in the column, is at least 9 pt.
+  text, measured at its displayed size in the column, is at least 9 pt at 1400 px and at
+  390 px (where the page shows the figure's phone rendering).
 - Statement boxes are numbered ("Theorem N.M") and references to them print those numbers.
 - Dark mode puts figures on a light card.
 - The course kit: Colab beside Binder, a favicon (no request fails), one search box, the
