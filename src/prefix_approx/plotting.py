@@ -148,6 +148,11 @@ def smallest_text_pt(fig: Figure) -> float:
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")
     fig.draw_without_rendering()
+    return _smallest_drawn_text_pt(fig)
+
+
+def _smallest_drawn_text_pt(fig: Figure) -> float:
+    """`smallest_text_pt` of a figure just drawn (its tick labels exist): no second draw."""
     sizes = [
         float(text.get_fontsize())
         for text in fig.findobj(Text)
@@ -362,13 +367,15 @@ def _record_text_sizes_in_notebook_figures() -> None:
         data = printer(fig)
         if data is None:
             return None
+        # Both figures were just drawn, for their PNGs: their texts are measured as they are.
         phone = phone_version(fig)
+        phone_png = _png_of(phone)
         recorded = {
-            "min_text_pt": smallest_text_pt(fig),
+            "min_text_pt": _smallest_drawn_text_pt(fig),
             "dpi": fig.dpi,
             "phone": {
-                "png": base64.b64encode(_png_of(phone)).decode("ascii"),
-                "min_text_pt": smallest_text_pt(phone),
+                "png": base64.b64encode(phone_png).decode("ascii"),
+                "min_text_pt": _smallest_drawn_text_pt(phone),
                 "dpi": phone.dpi,
             },
         }

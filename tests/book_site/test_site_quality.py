@@ -36,6 +36,9 @@ from .conftest import serve, unavailable
 
 WIDTHS = (390, 1400)
 BLOCKING = ("critical", "serious")
+# axe-core still checks every rule on every node, but details only its violations (not the
+# passes), which halves its time on a chapter (4.3 s, not 9.7 s, for Chapter 6).
+AXE_OPTIONS = {"resultTypes": ["violations"]}
 # The entries of the theme's download menu: btn-download-notebook-button, -source-, and
 # book_reader.py's -pdf- (this page) and -book-pdf- (the whole book); and the sidebar's links
 # to both editions of the whole book (book-pdf-download).
@@ -295,7 +298,7 @@ def audits(offline_browser, server: str, site: Path) -> dict[str, dict]:
             _settle(page)
             record["violations"][width] = [
                 {"rule": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-                for v in axe.run(page).response["violations"]
+                for v in axe.run(page, options=AXE_OPTIONS).response["violations"]
             ]
             record["ids"][width] = page.evaluate(
                 "[...document.querySelectorAll('[id]')].map(e => e.id).filter(Boolean)"
