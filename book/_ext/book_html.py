@@ -68,6 +68,8 @@ Valid, accessible HTML
   (`_images/<hash>-phone.png`), and the image becomes a `<picture>` whose source shows it
   under `prefix_approx.plotting.PHONE_MEDIA`. Print and wider screens keep the column
   rendering.
+- sphinx-proof's statements index, `prf-prf.html`, lists labels and is linked from nowhere:
+  it becomes a redirect to the results map, the book's index of statements.
 - The site's root `index.html` is Jupyter Book's bare redirect to the first chapter, with no
   icon link, so a browser asks the server for `/favicon.ico` and gets a 404 (intermittently:
   only when it asks before the redirect). The book's favicon is written there as an ICO
@@ -336,6 +338,19 @@ def _fix_written_pages(app: Sphinx, exception: Exception | None) -> None:
     _write_file_url_scripts(files)
     _inline_theme_css_import(outdir)
     _write_root_favicon(app, outdir)
+    _redirect_statements_index(outdir)
+
+
+def _redirect_statements_index(outdir: Path) -> None:
+    """sphinx-proof's statements index (prf-prf.html) lists labels ("lem-core-head"), not
+    numbers or titles, and no page links to it; the results map is the book's index of
+    statements. The page becomes a redirect to it, like the site's root index.html."""
+    index, target = outdir / "prf-prf.html", outdir / "book" / "results_map.html"
+    if index.is_file() and target.is_file():
+        index.write_text(
+            '<meta http-equiv="Refresh" content="0; url=book/results_map.html" />\n',
+            encoding="utf-8",
+        )
 
 
 def _write_root_favicon(app: Sphinx, outdir: Path) -> None:

@@ -58,11 +58,11 @@ DPI = 200
 #: The smallest font size the style uses, in points (ticks and legends).
 MIN_FONT_PT = 10
 
-#: Width of the phone rendering of every figure, in inches. Its PNG is 0.2 inch wider
-#: (matplotlib-inline's tight bounding box pads 0.1 inch each side): 723 pixels at `DPI`. In a
-#: column c CSS px wide, text of `MIN_FONT_PT` is then 0.75 * MIN_FONT_PT * DPI / 72 * c / 723
-#: pt: 9.0 pt at c = 312 (a 360 px phone), 9.9 pt at c = 342 (390 px).
-PHONE_WIDTH_IN = 3.5
+#: Width of the phone rendering of every figure, in inches. Its PNG is at most 0.2 inch wider
+#: (matplotlib-inline's tight bounding box pads 0.1 inch each side): about 703 pixels at `DPI`.
+#: In a column c CSS px wide, text of `MIN_FONT_PT` is then 0.75 * MIN_FONT_PT * DPI / 72 * c /
+#: 703 pt: 9.2 pt at c = 312 (a 360 px phone), 10.1 pt at c = 342 (390 px).
+PHONE_WIDTH_IN = 3.4
 
 #: The media query under which pages show the phone rendering. Under 992 px the column is the
 #: viewport less 48 px, and the desktop rendering's smallest text drops under 9 pt below a

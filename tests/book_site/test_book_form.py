@@ -326,3 +326,12 @@ def test_no_pdf_page_ends_with_a_section_heading(
             ):
                 problems.append(f"{pdf.name} page {number} ends with the heading {last!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_statements_index_leads_to_the_results_map(site: Path) -> None:
+    """Before: sphinx-proof's prf-prf.html listed labels ("lem-core-head") and no page linked
+    to it; the results map is the book's index of statements."""
+    index = (site / "prf-prf.html").read_text(encoding="utf-8")
+    assert re.search(r'http-equiv="Refresh" content="0; url=book/results_map.html"', index)
+    assert "lem-core-head" not in index
+    assert (site / "book" / "results_map.html").is_file()

@@ -355,7 +355,9 @@ def test_figure_text_is_at_least_9_pt_in_the_column(
     """Measured in the browser: the smallest text of every figure, at the size the page shows
     it in the text column, is at least 9 pt, at 1400 px and on a phone at 390 px. Before: 5.5 pt
     at 390 px, where the column shows the desktop rendering at half its size; now phones get
-    the figure's phone rendering (`prefix_approx.phone_version`, a `<picture>` source)."""
+    the figure's phone rendering (`prefix_approx.phone_version`, a `<picture>` source).
+    A text's size is its font size; its sub- and superscripts (the 7 of $10^7$) are set at 70%
+    of it, as TeX and matplotlib's mathtext set them."""
     problems, sizes = [], {WIDE: {}, NARROW: {}}
     for name in _notebook_chapters(chapters, wide):
         for width, seen in ((WIDE, wide), (NARROW, narrow)):
