@@ -158,14 +158,22 @@ def test_notebook_figures_record_their_smallest_text_and_resolution() -> None:
             "ax.text(0.5, 0.5, 'note', fontsize=7.5)\nplt.show()"
         ),
         nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([0, 1]);"),
+        # No text to measure: the figure is still shown, and a warning says what is missing.
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.set_axis_off()"),
     ]
     nbclient.NotebookClient(notebook, timeout=60).execute()
+    *measured, bare = notebook.cells
     recorded = [
         output["metadata"]["image/png"]["prefix_approx"]
-        for cell in notebook.cells
+        for cell in measured
         for output in cell.outputs
         if "image/png" in output.get("data", {})
     ]
+    assert any("image/png" in o.get("data", {}) for o in bare.outputs)
+    assert not any("prefix_approx" in str(o.get("metadata", {})) for o in bare.outputs)
+    warned = "".join(o.get("text", "") for o in bare.outputs if o["output_type"] == "stream")
+    assert "without its text sizes and phone rendering" in warned
+    assert "no visible text" in warned
     phones = [entry.pop("phone") for entry in recorded]
     assert recorded == [
         {"min_text_pt": 7.5, "dpi": float(DPI)},

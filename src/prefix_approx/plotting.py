@@ -24,6 +24,7 @@ import base64
 import io
 import numbers
 import pickle
+import warnings
 from typing import Any
 
 import matplotlib as mpl
@@ -335,6 +336,22 @@ def _png_of(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _sizes_and_phone_rendering(fig: Figure) -> dict[str, Any]:
+    """What `use_book_style` records beside a figure's PNG (see the module's docstring). Both
+    figures were just drawn, for their PNGs: their texts are measured as they are."""
+    phone = phone_version(fig)
+    phone_png = _png_of(phone)
+    return {
+        "min_text_pt": _smallest_drawn_text_pt(fig),
+        "dpi": fig.dpi,
+        "phone": {
+            "png": base64.b64encode(phone_png).decode("ascii"),
+            "min_text_pt": _smallest_drawn_text_pt(phone),
+            "dpi": phone.dpi,
+        },
+    }
+
+
 def _record_text_sizes_in_notebook_figures() -> None:
     """Wrap IPython's PNG printer for figures so each PNG output carries its smallest text size
     and resolution in its metadata. Does nothing outside IPython or without a PNG printer."""
@@ -367,18 +384,16 @@ def _record_text_sizes_in_notebook_figures() -> None:
         data = printer(fig)
         if data is None:
             return None
-        # Both figures were just drawn, for their PNGs: their texts are measured as they are.
-        phone = phone_version(fig)
-        phone_png = _png_of(phone)
-        recorded = {
-            "min_text_pt": _smallest_drawn_text_pt(fig),
-            "dpi": fig.dpi,
-            "phone": {
-                "png": base64.b64encode(phone_png).decode("ascii"),
-                "min_text_pt": _smallest_drawn_text_pt(phone),
-                "dpi": phone.dpi,
-            },
-        }
+        try:
+            recorded = _sizes_and_phone_rendering(fig)
+        except Exception as error:
+            # IPython drops a figure whose printer raises, without a word: keep the figure and
+            # say what is missing (nbval sees the warning; the site tests, the missing record).
+            warnings.warn(
+                f"figure shown without its text sizes and phone rendering: {error!r}",
+                stacklevel=2,
+            )
+            return data
         metadata = {"prefix_approx": recorded}
         if isinstance(data, tuple):
             data, more = data
